@@ -1,0 +1,35 @@
+# Hausruf: `make demo` runs the hotline with the demo directory, `make test` runs the whole suite.
+# Both set everything up first (system packages, .venv), so they work on a fresh Debian machine.
+
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup demo test check bench docs clean
+
+setup:
+	@scripts/bootstrap
+
+demo: setup
+	$(BIN)/hausruf db upgrade
+	$(BIN)/hausruf import data/demo
+	$(BIN)/hausruf check flows/
+	$(BIN)/hausruf demo --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/hausruf check flows/
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: setup
+	$(BIN)/hausruf check flows/
+
+bench: setup
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/speech.py
+
+docs: setup
+	$(BIN)/hausruf docs reference > docs/flow-reference.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,75 @@
+"""What the hotline does in answer to an event: small frozen dataclasses the adapters render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak a prompt; segments are spoken with a short pause between them."""
+
+    segments: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Speak the prompt while listening for one key or one spoken phrase of this menu."""
+
+    node: str
+    segments: tuple[str, ...]
+    language: str
+    timeout_seconds: int
+    keys: tuple[str, ...]
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Dial:
+    """Connect the caller to a number; the callee hears the whisper first."""
+
+    node: str
+    target: str
+    numbers: tuple[str, ...]
+    whisper: str
+    language: str
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """Record a spoken message after the prompt that precedes it."""
+
+    node: str
+    max_seconds: int
+    language: str
+
+
+@dataclass(frozen=True)
+class BookCallback:
+    """Create a callback task for the house volunteers or for staff."""
+
+    node: str
+    audience: str
+    topic: str
+    recording: str | None = None
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """End the call."""
+
+    outcome: str = "completed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Record in the call's audit trail what the call achieved (connected, callback, emergency...)."""
+
+    kind: str
+    detail: str = ""
+    extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+Action = Say | Ask | Dial | Record | BookCallback | Hangup | Outcome

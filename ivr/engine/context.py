@@ -1,0 +1,54 @@
+"""What the engine may know about the caller and the world; built by the adapter, read-only here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person calling, as far as the directory knows them."""
+
+    number: str | None = None
+    known: bool = False
+    first_name: str = ""
+    last_name: str = ""
+    salutation: str = ""  # e.g. "Frau Becker" / "Herr Yilmaz", ready to speak
+    language: str | None = None
+    house_id: str | None = None
+    house_name: str = ""
+    region_id: str | None = None
+    region_name: str = ""
+
+
+SERVICE_STATUSES = ("open", "closed", "unavailable")
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """Whether a partner service can take this caller now, and how to reach it."""
+
+    kind: str
+    status: str  # one of SERVICE_STATUSES
+    partner_name: str = ""
+    numbers: tuple[str, ...] = ()
+    whisper: str = ""
+    hours_text: str = ""  # opening hours, ready to speak in the flow's language
+    next_open_text: str = ""  # e.g. "morgen um 8 Uhr"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Everything outside the flow that a step may depend on, time included."""
+
+    now: datetime
+    caller: Caller = field(default_factory=Caller)
+    services: dict[str, ServiceStatus] = field(default_factory=dict)
+    volunteer_numbers: tuple[str, ...] = ()
+    staff_number: str | None = None
+    hotline_name: str = "Hausruf"
+
+    def service(self, kind: str) -> ServiceStatus:
+        """Status for a service kind; unknown kinds are unavailable."""
+        return self.services.get(kind) or ServiceStatus(kind=kind, status="unavailable")

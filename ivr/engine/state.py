@@ -1,0 +1,34 @@
+"""The state of one call between two events; plain data so it can live in any database row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallState:
+    """Where a call stands: current node, what it waits for, retry counters."""
+
+    node: str | None = None
+    waiting: str | None = None  # "menu", "dial", "record" or None
+    no_input: int = 0
+    no_match: int = 0
+    finished: bool = False
+    steps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping for JSON storage."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "CallState":
+        """Rebuild from to_dict() output, ignoring unknown keys from older revisions."""
+        if not data:
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def at(self, node: str | None, waiting: str | None = None) -> "CallState":
+        """The same call moved to another node, counters reset."""
+        return replace(self, node=node, waiting=waiting, no_input=0, no_match=0)

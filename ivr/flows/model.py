@@ -1,0 +1,222 @@
+"""The loaded form of a call flow: frozen dataclasses, each node and option with its file and line.
+
+YAML shape (see docs/flow-reference.md for every kind):
+
+    version: 1
+    name: hotline
+    language: de
+    start: welcome
+    defaults: {timeout: 10, retries: 2}
+    globals:                      # reachable from every menu; both are required
+      person:    {key: "0", keywords: [mensch], synonyms: [...], goto: person}
+      emergency: {key: "9", keywords: [notfall], goto: emergency}
+    nodes:
+      welcome: {kind: say, prompt: "Guten Tag, {{ caller.salutation }}.", next: main_menu}
+      ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+FORMAT_VERSION = 1
+AUDIENCES = ("volunteers", "staff")
+TARGET_KINDS = ("service", "staff", "volunteers", "number")
+TEST_KINDS = ("known", "house", "region", "language", "hours", "service_available", "service_open")
+GLOBAL_NAMES = ("person", "emergency")
+
+
+@dataclass(frozen=True, order=True)
+class Where:
+    """A place in a flow file."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Text the caller hears: one or more segments (Jinja2 sandbox templates), spoken with pauses."""
+
+    segments: tuple[str, ...]
+    where: Where
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a menu: a key, spoken words, and where it leads."""
+
+    key: str
+    label: str
+    goto: str
+    where: Where
+    keywords: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    say: Prompt | None = None  # how the option is announced in the menu prompt
+    service: str | None = None  # announced only when this service kind is available to the caller
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """Every spoken form that picks this option."""
+        return self.keywords + self.synonyms
+
+
+@dataclass(frozen=True)
+class Retry:
+    """What a menu does on no input or no match: re-ask up to `retries` times, then go to `then`."""
+
+    retries: int
+    then: str
+    where: Where
+    prompt: Prompt | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom a connect node dials: a partner service kind, staff, the house volunteers, or a number."""
+
+    kind: str  # one of TARGET_KINDS
+    value: str | None
+    where: Where
+
+
+@dataclass(frozen=True)
+class Test:
+    """One condition on the caller or the moment; value type depends on kind (see TEST_KINDS)."""
+
+    kind: str
+    value: Any  # bool for known; tuple[str, ...] for house/region/language; OpeningHours for hours; str for service_*
+    where: Where
+
+
+@dataclass(frozen=True)
+class Branch:
+    """If the test holds, go to goto."""
+
+    test: Test
+    goto: str
+    where: Where
+
+
+@dataclass(frozen=True)
+class SayNode:
+    """Speak a prompt, then go on."""
+
+    id: str
+    where: Where
+    prompt: Prompt
+    next: str
+
+
+@dataclass(frozen=True)
+class MenuNode:
+    """Offer options by key and by word; handles no input, no match and repeat."""
+
+    id: str
+    where: Where
+    prompt: Prompt
+    options: tuple[Option, ...]
+    timeout: int
+    no_input: Retry
+    no_match: Retry
+    repeat_key: str | None = "*"
+
+
+@dataclass(frozen=True)
+class ConnectNode:
+    """Dial a partner, staff, volunteers or a number, with a whisper and fallbacks."""
+
+    id: str
+    where: Where
+    target: Target
+    fallback: str  # busy, no answer, failed
+    timeout: int = 30
+    prompt: Prompt | None = None  # said to the caller before dialing
+    whisper: Prompt | None = None  # said to the callee; defaults to the partner's own whisper
+    unavailable: str | None = None  # no partner serves the caller's area (service targets)
+    closed: str | None = None  # partner closed now (service targets)
+    next: str | None = None  # after a completed call; default: hang up
+
+
+@dataclass(frozen=True)
+class CallbackNode:
+    """Book a callback task for the house volunteers or staff, confirm to the caller."""
+
+    id: str
+    where: Where
+    audience: str  # one of AUDIENCES
+    topic: str
+    prompt: Prompt | None
+    next: str
+
+
+@dataclass(frozen=True)
+class MessageNode:
+    """Record a spoken message and attach it to a callback task."""
+
+    id: str
+    where: Where
+    prompt: Prompt
+    audience: str
+    topic: str
+    next: str
+    max_seconds: int = 60
+    no_input: str | None = None  # nothing was recorded; default: next
+
+
+@dataclass(frozen=True)
+class ConditionNode:
+    """Branch on caller facts or the moment: first branch whose test holds wins."""
+
+    id: str
+    where: Where
+    branches: tuple[Branch, ...]
+    otherwise: str
+
+
+@dataclass(frozen=True)
+class GotoNode:
+    """Jump to another node."""
+
+    id: str
+    where: Where
+    target: str
+
+
+@dataclass(frozen=True)
+class HangupNode:
+    """Say goodbye (optional) and end the call."""
+
+    id: str
+    where: Where
+    prompt: Prompt | None = None
+
+
+Node = Union[SayNode, MenuNode, ConnectNode, CallbackNode, MessageNode, ConditionNode, GotoNode, HangupNode]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A whole call flow in one language."""
+
+    name: str
+    language: str
+    start: str
+    nodes: dict[str, Node]
+    globals: dict[str, Option]  # "person" and "emergency"
+    where: Where
+    revision: str  # hash of the file text: a call keeps the revision it started on
+    text: str = field(default="", repr=False, compare=False)
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id (KeyError if none: the checker makes that impossible)."""
+        return self.nodes[node_id]
+
+    @property
+    def key(self) -> str:
+        """Identifier of this flow among loaded flows: name and language."""
+        return f"{self.name}:{self.language}"
