@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
+
+# Each subsystem adds its own commands through register(group).
+COMMAND_MODULES = (
+    "ivr.flows.commands",
+    "ivr.simulator.commands",
+    "ivr.db.commands",
+    "ivr.directory.commands",
+    "ivr.web.commands",
+    "ivr.tasks.commands",
+    "speech.commands",
+)
 
 
 @click.group(help="Hausruf: the phone hotline for tenants of housing cooperatives.")
@@ -11,10 +24,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    # Each subsystem adds its own commands; imported here so `hausruf --help` lists them all.
-    from ivr.flows import commands as flow_commands
-
-    flow_commands.register(main)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency, not a subsystem still being built
+                raise
+            continue
+        module.register(main)
 
 
 _register()

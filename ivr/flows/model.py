@@ -25,6 +25,10 @@ AUDIENCES = ("volunteers", "staff")
 TARGET_KINDS = ("service", "staff", "volunteers", "number")
 TEST_KINDS = ("known", "house", "region", "language", "hours", "service_available", "service_open")
 GLOBAL_NAMES = ("person", "emergency")
+# Partner service kinds a cooperative can offer; flows, directory and routing share this list.
+SERVICE_KINDS = ("groceries", "meals", "home_emergency", "home_care", "day_care")
+# Names a prompt template may use (see ivr/flows/templates.py).
+TEMPLATE_NAMES = ("caller", "service", "hotline", "now")
 
 
 @dataclass(frozen=True, order=True)
