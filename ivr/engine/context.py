@@ -42,12 +42,13 @@ class ServiceStatus:
 class CallContext:
     """Everything outside the flow that a step may depend on, time included."""
 
-    now: datetime
+    now: datetime  # aware, in the cooperative's time zone
     caller: Caller = field(default_factory=Caller)
     services: dict[str, ServiceStatus] = field(default_factory=dict)
     volunteer_numbers: tuple[str, ...] = ()
     staff_number: str | None = None
     hotline_name: str = "Hausruf"
+    public_holiday: bool = False
 
     def service(self, kind: str) -> ServiceStatus:
         """Status for a service kind; unknown kinds are unavailable."""

@@ -16,6 +16,7 @@ class CallState:
     no_match: int = 0
     finished: bool = False
     steps: int = 0
+    service: str | None = None  # service kind the call last tried to reach; prompts may speak of it
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping for JSON storage."""

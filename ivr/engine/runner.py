@@ -1,0 +1,262 @@
+"""Step a call through its flow: run nodes until one waits for the caller, a dial or a recording."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
+from ivr.engine.context import CallContext
+from ivr.engine.events import (
+    CallerHungUp,
+    CallStarted,
+    DialFinished,
+    DigitsPressed,
+    Event,
+    NoInput,
+    RecordingFinished,
+    WordsSpoken,
+)
+from ivr.engine.state import CallState
+from ivr.engine.conditions import holds
+from ivr.engine.words import normalise, repeat_words
+from ivr.flows import model as m
+from ivr.flows.templates import render
+
+# Nodes that run without waiting (say, goto, condition, callback) may chain, but a flow whose
+# chain never reaches a waiting node would spin forever; the checker cannot see every runtime path.
+MAX_CHAIN = 64
+CONNECTED = ("completed", "answered")
+
+
+def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) -> tuple[CallState, list[Action]]:
+    """Apply one event to a call; return the new state and what the hotline does now."""
+    step = _Step(flow, context)
+    step.service = state.service
+    state = replace(state, steps=state.steps + 1)
+    if isinstance(event, CallerHungUp):
+        return replace(state, finished=True, waiting=None), []
+    if state.finished:
+        return state, [Hangup(outcome="already-finished")]
+    if isinstance(event, CallStarted) or state.node is None:
+        return step.run(state.at(flow.start))
+    node = flow.nodes.get(state.node)
+    if node is None:
+        # Only possible if a call's flow revision was lost; get the caller to a person.
+        step.actions.append(Outcome("error", f"unknown node '{state.node}'"))
+        return step.run(state.at(flow.globals["person"].goto))
+    if state.waiting == "menu" and isinstance(node, m.MenuNode):
+        return step.on_menu(state, node, event)
+    if state.waiting == "dial" and isinstance(node, m.ConnectNode):
+        return step.on_dial(state, node, event)
+    if state.waiting == "record" and isinstance(node, m.MessageNode):
+        return step.on_record(state, node, event)
+    # An event the current node does not expect (a late key press during a dial, say): repeat
+    # what the node was doing rather than guess; the adapter re-renders the waiting action.
+    return step.run(state.at(state.node))
+
+
+def menu_phrases(flow: m.Flow, node: m.MenuNode) -> tuple[str, ...]:
+    """Every phrase a recogniser should listen for in this menu (options, globals, repeat)."""
+    phrases: list[str] = []
+    for option in _choices(flow, node):
+        phrases.extend(option.phrases)
+    phrases.extend(repeat_words(flow.language))
+    return tuple(dict.fromkeys(phrases))
+
+
+def _choices(flow: m.Flow, node: m.MenuNode) -> tuple[m.Option, ...]:
+    """A menu's own options, then the global ones reachable from every menu."""
+    return node.options + tuple(flow.globals[name] for name in m.GLOBAL_NAMES if name in flow.globals)
+
+
+class _Step:
+    """One call of advance(): collects actions while nodes run."""
+
+    def __init__(self, flow: m.Flow, context: CallContext):
+        self.flow = flow
+        self.context = context
+        self.actions: list[Action] = []
+        self.service: str | None = None  # set from the state as nodes run
+
+    # -- speaking -------------------------------------------------------------------------------
+
+    def _variables(self) -> dict:
+        service = self.context.service(self.service) if self.service else None
+        return {"caller": self.context.caller, "service": service, "hotline": self.context.hotline_name,
+                "now": self.context.now}
+
+    def _segments(self, prompt: m.Prompt | None) -> tuple[str, ...]:
+        if prompt is None:
+            return ()
+        variables = self._variables()
+        rendered = (render(segment, variables) for segment in prompt.segments)
+        return tuple(text for text in rendered if text)
+
+    def say(self, prompt: m.Prompt | None) -> None:
+        segments = self._segments(prompt)
+        if segments:
+            self.actions.append(Say(segments, self.flow.language))
+
+    # -- running nodes --------------------------------------------------------------------------
+
+    def run(self, state: CallState) -> tuple[CallState, list[Action]]:
+        """Run from state.node until a node waits or the call ends."""
+        for _ in range(MAX_CHAIN):
+            node = self.flow.nodes[state.node]
+            self.service = state.service
+            handler = getattr(self, f"_run_{type(node).__name__}")
+            next_id, waiting = handler(node, state)
+            if self.service != state.service:
+                state = replace(state, service=self.service)
+            if waiting is not None:
+                return state.at(node.id, waiting=waiting), self.actions
+            if next_id is None:
+                return replace(state.at(node.id), finished=True), self.actions
+            state = state.at(next_id)
+        self.actions.append(Outcome("error", f"flow loops without waiting at node '{state.node}'"))
+        self.actions.append(Hangup(outcome="error"))
+        return replace(state, finished=True, waiting=None), self.actions
+
+    def _run_SayNode(self, node: m.SayNode, state):
+        self.say(node.prompt)
+        return node.next, None
+
+    def _run_GotoNode(self, node: m.GotoNode, state):
+        return node.target, None
+
+    def _run_ConditionNode(self, node: m.ConditionNode, state):
+        for branch in node.branches:
+            if holds(branch.test, self.context):
+                return branch.goto, None
+        return node.otherwise, None
+
+    def _run_HangupNode(self, node: m.HangupNode, state):
+        self.say(node.prompt)
+        self.actions.append(Hangup())
+        return None, None
+
+    def _run_CallbackNode(self, node: m.CallbackNode, state):
+        audience, topic = self._audience(node.audience), self._text(node.topic)
+        self.actions.append(BookCallback(node=node.id, audience=audience, topic=topic))
+        self.actions.append(Outcome("callback", audience, (("topic", topic),)))
+        self.say(node.prompt)
+        return node.next, None
+
+    def _run_MenuNode(self, node: m.MenuNode, state, lead: tuple[str, ...] = ()):
+        segments = lead + self._segments(node.prompt)
+        # Global options (a person, emergency) are announced in every menu, after the menu's own.
+        for option in _choices(self.flow, node):
+            if option.say is None:
+                continue
+            if option.service and self.context.service(option.service).status == "unavailable":
+                continue  # keys never move: the option still answers if pressed, it is only not offered
+            segments += self._segments(option.say)
+        keys = tuple(o.key for o in _choices(self.flow, node))
+        if node.repeat_key:
+            keys += (node.repeat_key,)
+        self.actions.append(Ask(node=node.id, segments=segments, language=self.flow.language,
+                                timeout_seconds=node.timeout, keys=keys,
+                                phrases=menu_phrases(self.flow, node)))
+        return node.id, "menu"
+
+    def _run_ConnectNode(self, node: m.ConnectNode, state):
+        target = node.target
+        whisper = node.whisper
+        if target.kind == "service":
+            self.service = target.value
+            service = self.context.service(target.value)
+            if service.status != "open":
+                self.actions.append(Outcome(f"service_{service.status}", target.value))
+                follow = node.unavailable if service.status == "unavailable" else node.closed
+                return follow or node.fallback, None
+            numbers, label = service.numbers, f"partner:{service.partner_name or target.value}"
+            if whisper is None and service.whisper:
+                whisper = m.Prompt((service.whisper,), node.where)
+        elif target.kind == "staff":
+            numbers, label = tuple(n for n in (self.context.staff_number,) if n), "staff"
+        elif target.kind == "volunteers":
+            numbers, label = self.context.volunteer_numbers, "volunteers"
+        else:
+            numbers, label = (target.value,), f"number:{target.value}"
+        if not numbers:
+            self.actions.append(Outcome("no_number", label))
+            return node.fallback, None
+        self.say(node.prompt)
+        self.actions.append(Dial(node=node.id, target=label, numbers=tuple(numbers),
+                                 whisper=" ".join(self._segments(whisper)),
+                                 language=self.flow.language, timeout_seconds=node.timeout))
+        return node.id, "dial"
+
+    def _run_MessageNode(self, node: m.MessageNode, state):
+        self.say(node.prompt)
+        self.actions.append(Record(node=node.id, max_seconds=node.max_seconds, language=self.flow.language))
+        return node.id, "record"
+
+    def _text(self, source: str) -> str:
+        """A one-line template (a task topic) rendered with the caller's data."""
+        return render(source, self._variables())
+
+    def _audience(self, audience: str) -> str:
+        # Volunteers serve one house; a caller the directory does not know has none, so staff call back.
+        if audience == "volunteers" and not self.context.caller.house_id:
+            return "staff"
+        return audience
+
+    # -- answers to waiting nodes ---------------------------------------------------------------
+
+    def on_menu(self, state: CallState, node: m.MenuNode, event: Event):
+        if isinstance(event, DigitsPressed):
+            key = event.digits.strip()[:1]
+            if key and key == node.repeat_key:
+                return self._repeat(state, node)
+            chosen = next((o for o in _choices(self.flow, node) if o.key == key), None)
+        elif isinstance(event, WordsSpoken):
+            heard = normalise(event.text)
+            if heard in {normalise(w) for w in repeat_words(self.flow.language)}:
+                return self._repeat(state, node)
+            chosen = next((o for o in _choices(self.flow, node)
+                           if heard in {normalise(p) for p in o.phrases}), None)
+        elif isinstance(event, NoInput):
+            return self._retry(state, node, node.no_input, "no_input")
+        else:
+            return self._repeat(state, node)
+        if chosen is None:
+            return self._retry(state, node, node.no_match, "no_match")
+        if chosen is self.flow.globals.get("emergency"):
+            self.actions.append(Outcome("emergency", node.id))
+        return self.run(state.at(chosen.goto))
+
+    def _repeat(self, state: CallState, node: m.MenuNode):
+        self._run_MenuNode(node, state)
+        return state.at(node.id, waiting="menu"), self.actions
+
+    def _retry(self, state: CallState, node: m.MenuNode, retry: m.Retry, counter: str):
+        count = getattr(state, counter) + 1
+        if count > retry.retries:
+            self.actions.append(Outcome(f"{counter}_exhausted", node.id))
+            return self.run(state.at(retry.then))
+        self._run_MenuNode(node, state, lead=self._segments(retry.prompt))
+        return replace(state, waiting="menu", **{counter: count}), self.actions
+
+    def on_dial(self, state: CallState, node: m.ConnectNode, event: Event):
+        if not isinstance(event, DialFinished):
+            return self.run(state.at(node.id))
+        if event.outcome in CONNECTED:
+            self.actions.append(Outcome("connected", node.target.value or node.target.kind,
+                                        (("seconds", str(event.seconds)),)))
+            if node.next is None:
+                self.actions.append(Hangup())
+                return replace(state.at(node.id), finished=True), self.actions
+            return self.run(state.at(node.next))
+        self.actions.append(Outcome("dial_failed", event.outcome))
+        return self.run(state.at(node.fallback))
+
+    def on_record(self, state: CallState, node: m.MessageNode, event: Event):
+        recorded = isinstance(event, RecordingFinished) and event.reference and event.seconds > 0
+        if not recorded:
+            return self.run(state.at(node.no_input or node.next))
+        audience, topic = self._audience(node.audience), self._text(node.topic)
+        self.actions.append(BookCallback(node=node.id, audience=audience, topic=topic,
+                                         recording=event.reference))
+        self.actions.append(Outcome("callback", audience, (("topic", topic), ("message", "yes"))))
+        return self.run(state.at(node.next))
