@@ -1,0 +1,39 @@
+"""The database: models, engines and sessions, migrations, and the Flask glue (one session per request)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from ivr.db.engine import make_engine, session_factory
+from ivr.db.migrate import current, upgrade
+
+__all__ = ["get_session", "init_app", "make_engine", "session_factory", "upgrade", "current"]
+
+EXTENSION = "hausruf.db"
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine once from app.config["DATABASE_URL"] and close each request's session on teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions[EXTENSION] = session_factory(engine)
+    app.teardown_appcontext(close_session)
+
+
+def get_session() -> Session:
+    """The session of the current request (or app context), opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION]()
+    return g.db_session
+
+
+def close_session(exc: BaseException | None = None) -> None:
+    """Close the request's session; uncommitted work is rolled back, never committed by accident."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def engine_of(app: Flask):
+    """The app's engine (for health checks and tests)."""
+    return app.extensions[EXTENSION].kw["bind"]

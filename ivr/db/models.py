@@ -1,0 +1,259 @@
+"""SQLAlchemy 2 models: the directory, calls with their audit trail, callback tasks and the SMS outbox.
+
+All times are aware datetimes in UTC (see UTCDateTime); phone numbers are E.164 strings
+(see ivr.directory.phones.normalise). Schema changes go through ivr/db/migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ivr.db.types import UTCDateTime, utcnow
+
+# Named constraints: Alembic's batch mode on SQLite needs names to drop or alter them later.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PHONE = 20  # E.164 is at most 15 digits plus "+"; a little room for nothing else
+SLUG = 64
+NAME = 200
+
+TASK_STATES = ("open", "offered", "accepted", "done", "declined", "escalated", "expired", "cancelled")
+TASK_AUDIENCES = ("volunteers", "staff")
+SMS_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "undelivered", "received")
+SMS_DIRECTIONS = ("outbound", "inbound")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention above."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+partner_regions = Table(
+    "partner_regions",
+    Base.metadata,
+    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Region(Base):
+    """A town or district; partners serve regions."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+
+    houses: Mapped[list[House]] = relationship(back_populates="region")
+    partners: Mapped[list[Partner]] = relationship(secondary=partner_regions, back_populates="regions")
+
+
+class House(Base):
+    """A building of the cooperative, in one region."""
+
+    __tablename__ = "houses"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    region_id: Mapped[str] = mapped_column(ForeignKey("regions.id"), index=True)
+
+    region: Mapped[Region] = relationship(back_populates="houses")
+    tenants: Mapped[list[Tenant]] = relationship(back_populates="house")
+    volunteers: Mapped[list[Volunteer]] = relationship(back_populates="house")
+
+
+class Tenant(Base):
+    """A resident who may call; found by any of their phone numbers."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(NAME), default="")
+    last_name: Mapped[str] = mapped_column(String(NAME))
+    salutation: Mapped[str] = mapped_column(String(NAME), default="")  # spoken, e.g. "Frau Becker"
+    language: Mapped[str] = mapped_column(String(16), default="de")
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    house: Mapped[House] = relationship(back_populates="tenants")
+    phones: Mapped[list[TenantPhone]] = relationship(
+        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantPhone.id"
+    )
+
+
+class TenantPhone(Base):
+    """One number of a tenant (landline, mobile ...); a number belongs to one tenant only."""
+
+    __tablename__ = "tenant_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(PHONE), unique=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="phones")
+
+
+class Volunteer(Base):
+    """A helper of one house (e.g. the IT helper), reached by SMS; natural key is the phone."""
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    phone: Mapped[str] = mapped_column(String(PHONE), unique=True)
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32), default="it_helper")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_hours: Mapped[str] = mapped_column(String(32), default="")  # "22:00-08:00", local time; "" = none
+    language: Mapped[str] = mapped_column(String(16), default="de")
+
+    house: Mapped[House] = relationship(back_populates="volunteers")
+
+
+class Partner(Base):
+    """A partner service (one of SERVICE_KINDS) serving some regions during its opening hours."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    service_kind: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[str] = mapped_column(String(PHONE))
+    opening_hours: Mapped[str] = mapped_column(Text, default="24/7")  # ivr.hours.OpeningHours text
+    whisper: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    regions: Mapped[list[Region]] = relationship(
+        secondary=partner_regions, back_populates="partners", order_by="Region.id"
+    )
+
+
+class Call(Base):
+    """One phone call, keyed by the provider's call id; state is CallState.to_dict()."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str | None] = mapped_column(String(PHONE), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
+    flow_name: Mapped[str] = mapped_column(String(100), default="")
+    flow_language: Mapped[str] = mapped_column(String(16), default="")
+    flow_revision: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="in-progress")  # Twilio CallStatus values
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    last_update: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    tenant: Mapped[Tenant | None] = relationship()
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="CallEvent.id"
+    )
+
+
+class CallEvent(Base):
+    """One step of a call, for the audit trail: what came in, where the flow was, what it did."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. "digits", "speech", "no_input", "dial_result"
+    node: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="")  # the input: keys pressed, words heard
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+    call: Mapped[Call] = relationship(back_populates="events")
+
+
+class CallbackTask(Base):
+    """A request to call someone back; `number` is the short public number used in SMS replies."""
+
+    __tablename__ = "callback_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)  # one of TASK_STATES
+    audience: Mapped[str] = mapped_column(String(16), default="volunteers")  # one of TASK_AUDIENCES
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    house_id: Mapped[str | None] = mapped_column(ForeignKey("houses.id"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"), index=True)
+    callback_number: Mapped[str] = mapped_column(String(PHONE), default="")
+    caller_name: Mapped[str] = mapped_column(String(NAME), default="")
+    recording_ref: Mapped[str | None] = mapped_column(String(500))  # path or URL of the spoken message
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+    next_step_at: Mapped[datetime | None] = mapped_column(index=True)  # when the worker looks again
+    assigned_volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id", ondelete="SET NULL"))
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+
+    # Optimistic locking: an UPDATE that lost a race raises StaleDataError instead of overwriting.
+    __mapper_args__ = {"version_id_col": version}
+
+    house: Mapped[House | None] = relationship()
+    tenant: Mapped[Tenant | None] = relationship()
+    call: Mapped[Call | None] = relationship()
+    assigned_volunteer: Mapped[Volunteer | None] = relationship()
+    transitions: Mapped[list[TaskTransition]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", order_by="TaskTransition.id"
+    )
+
+
+class TaskTransition(Base):
+    """Who moved a task from one state to another, when and why."""
+
+    __tablename__ = "task_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("callback_tasks.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(NAME), default="")  # e.g. "volunteer 3", "worker", "call CA..."
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    task: Mapped[CallbackTask] = relationship(back_populates="transitions")
+
+
+class SmsMessage(Base):
+    """One SMS in the outbox (written with the change that causes it) or received from outside."""
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8), default="outbound")  # one of SMS_DIRECTIONS
+    to_number: Mapped[str] = mapped_column(String(PHONE))
+    from_number: Mapped[str] = mapped_column(String(PHONE), default="")
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # one of SMS_STATUSES
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error_code: Mapped[int | None]  # provider error code, e.g. Twilio 21211
+    last_error_text: Mapped[str] = mapped_column(Text, default="")
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id", ondelete="SET NULL"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    task: Mapped[CallbackTask | None] = relationship()
