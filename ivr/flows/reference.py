@@ -1,0 +1,165 @@
+"""What the kind registry tells the outside: the JSON Schema for editors and the Markdown flow reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivr.flows.model import TEMPLATE_NAMES
+from ivr.flows.kinds import (
+    BRANCH,
+    DEFAULTS,
+    FLOW,
+    FLOW_EXAMPLE,
+    GLOBAL_OPTION,
+    GLOBALS,
+    KINDS,
+    OPTION,
+    RETRY,
+    TargetType,
+    TestType,
+)
+from ivr.flows.schema import (
+    CHARACTERS_PER_SECOND,
+    LONGEST_PROMPT_SECONDS,
+    PROMPT_SCHEMA,
+    FieldType,
+    ListOf,
+    PromptText,
+    Record,
+)
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+REFERENCE_PATH = "docs/flow-reference.md"
+
+
+def flow_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a flow file, for editors; `hausruf check` checks more than it can say."""
+    node = {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"enum": list(KINDS)}},
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": name}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{name}_node"},
+            }
+            for name in KINDS
+        ],
+    }
+    definitions = {"prompt": PROMPT_SCHEMA, "node": node}
+    for name, kind in KINDS.items():
+        definitions[f"{name}_node"] = {"description": kind.description, **kind.record.json_schema()}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "Hausruf call flow",
+        "description": "A call flow of the Hausruf hotline; see docs/flow-reference.md.",
+        **FLOW.json_schema(),
+        "$defs": definitions,
+    }
+
+
+# Sections of the reference for the shared parts, so field tables can link to them.
+_LINKED = {
+    id(DEFAULTS): "defaults",
+    id(GLOBALS): "globals",
+    id(GLOBAL_OPTION): "global-option",
+    id(OPTION): "option",
+    id(RETRY): "retry",
+    id(BRANCH): "branch",
+}
+
+
+def _type_text(ftype: FieldType) -> str:
+    if isinstance(ftype, ListOf):
+        return f"list of {_type_text(ftype.item)}"
+    if id(ftype) in _LINKED:
+        return f"[{ftype.label}](#{_LINKED[id(ftype)]})"
+    for kind, anchor in ((PromptText, "prompt"), (TargetType, "target"), (TestType, "test")):
+        if isinstance(ftype, kind):
+            return f"[{ftype.label}](#{anchor})"
+    return ftype.label
+
+
+def _table(record: Record, skip: tuple[str, ...] = ()) -> list[str]:
+    rows = ["| key | type | | meaning |", "| --- | --- | --- | --- |"]
+    for f in record.fields:
+        if f.name not in skip:
+            rows.append(f"| `{f.name}` | {_type_text(f.type)} | {f.default_doc} | {f.doc} |")
+    return rows + [""]
+
+
+def _yaml(text: str) -> list[str]:
+    return ["```yaml", text.rstrip("\n"), "```", ""]
+
+
+def markdown_reference() -> str:
+    """docs/flow-reference.md: every node kind with its description, fields and an example."""
+    out = [
+        "<!-- Generated from ivr/flows/kinds.py by `hausruf docs reference`; do not edit by hand. -->",
+        "",
+        "# Flow file reference",
+        "",
+        "A flow file is YAML: a format version, a name, a language, a start node, the global",
+        "options and the nodes. `hausruf check` reports every problem as `path:line: message`;",
+        "editors can complete and check keys with the JSON Schema from `hausruf schema`",
+        "(for the YAML language server, save it and start the file with",
+        "`# yaml-language-server: $schema=flow.schema.json`).",
+        "",
+        *_yaml(FLOW_EXAMPLE),
+        "## The flow file",
+        "",
+        *_table(FLOW),
+        "### defaults",
+        "",
+        *_table(DEFAULTS),
+        "### globals",
+        "",
+        "Both `person` and `emergency` are required: every menu offers them, by key and by word,",
+        "so a caller can always reach a person or the emergency path. No menu option may reuse",
+        "their keys or keywords.",
+        "",
+        *_table(GLOBALS),
+        "### global option",
+        "",
+        *_table(GLOBAL_OPTION),
+        "## Node kinds",
+        "",
+        *(f"- [`{name}`](#{name}): {kind.description}" for name, kind in KINDS.items()),
+        "",
+    ]
+    for name, kind in KINDS.items():
+        out += [f"### {name}", "", kind.description, "", *_table(kind.record, skip=("kind",)), *_yaml(kind.example)]
+    out += [
+        "## Shared parts",
+        "",
+        "### prompt",
+        "",
+        "A text, or a list of texts spoken with short pauses between them. Prompts are Jinja2",
+        "templates in a sandbox and may use: " + ", ".join(f"`{n}`" for n in TEMPLATE_NAMES) + ".",
+        f"A prompt longer than about {LONGEST_PROMPT_SECONDS} s (estimated at {CHARACTERS_PER_SECOND} characters",
+        "per second) gets a warning: older callers lose the thread of long prompts.",
+        "",
+        "### option",
+        "",
+        *_table(OPTION),
+        "### retry",
+        "",
+        *_table(RETRY),
+        "### branch",
+        "",
+        *_table(BRANCH),
+        "### test",
+        "",
+        "A mapping with exactly one of these tests:",
+        "",
+        "| test | type | holds when |",
+        "| --- | --- | --- |",
+        *(f"| `{k}` | {t.label} | {TestType.DOCS[k]} |" for k, t in TestType.TESTS.items()),
+        "",
+        "### target",
+        "",
+        "`staff`, `volunteers` (the caller's house volunteers), `{service: KIND}` (the partner",
+        "of that service kind serving the caller's area) or `{number: \"+4930123456\"}` (E.164).",
+        "",
+    ]
+    return "\n".join(out)
