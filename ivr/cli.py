@@ -28,7 +28,7 @@ def _register() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency, not a subsystem still being built
+            if not name.startswith(exc.name or "?"):  # a real missing dependency, not a subsystem still being built
                 raise
             continue
         module.register(main)

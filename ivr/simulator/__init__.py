@@ -1,0 +1,1 @@
+"""Drive the engine without a phone: terminal calls and flow conversation tests."""

@@ -1,0 +1,140 @@
+"""`hausruf call` (terminal call simulator) and `hausruf test` (flow conversation tests)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from ivr.config import Settings
+from ivr.simulator.conversation import load_test_files, parse_tests, run_test
+from ivr.simulator.directory import DirectoryContexts
+from ivr.simulator.inputs import InputError, event_for_line
+from ivr.simulator.render import describe, describe_caller
+from ivr.simulator.session import SimulatedCall
+
+
+def register(group: click.Group) -> None:
+    """Add the simulator commands to the `hausruf` group."""
+    group.add_command(call_command)
+    group.add_command(test_command)
+
+
+class _OneFlow:
+    """A single flow file standing in for a FlowSet (`hausruf call --flow path/to/file.yaml`)."""
+
+    def __init__(self, path: Path):
+        from ivr.flows.loader import load_flow_file
+
+        self.flow = load_flow_file(path)
+
+    def get(self, name, language, fallback_language=None):
+        return self.flow
+
+
+def _flows(settings: Settings, flow: str | None):
+    """The flows, and the flow name to use (`--flow` may name a flow or a file)."""
+    from ivr.flows.flowset import FlowSet
+    from ivr.flows.problems import FlowError
+
+    try:
+        if flow and Path(flow).is_file():
+            single = _OneFlow(Path(flow))
+            return single, single.flow.name
+    except FlowError as exc:
+        raise click.ClickException(f"the flow has problems:\n{exc}") from exc
+    flowset = FlowSet.load(settings.flows_dir)
+    errors = [p for p in flowset.problems if p.severity == "error"]
+    if errors:
+        click.echo("\n".join(str(p) for p in errors), err=True)
+    return flowset, flow or settings.flow_name
+
+
+@click.command("call")
+@click.option("--from", "number", required=True, help="The caller's number, in any formatting.")
+@click.option("--flow", "flow", default=None, help="Flow name or flow file (default: the configured flow).")
+@click.option("--at", "at", default=None, help="Local time of the call, e.g. '2026-03-04 10:00' (default: now).")
+@click.option("--language", default=None, help="Flow language (default: the caller's, else the configured one).")
+@click.option("--directory", "directory_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Directory folder to load into a temporary database instead of the configured database.")
+def call_command(number, flow, at, language, directory_dir):
+    """Simulate a call in the terminal: one key or spoken word per line on stdin.
+
+    An empty line is silence; at a dial type completed, busy, no-answer or failed; at a recording
+    type the message (empty: nothing said); 'hangup' or end of input hangs up. Nothing is booked
+    and no SMS is sent: the simulator only shows what the hotline would do.
+    """
+    settings = Settings.from_env()
+    flowset, name = _flows(settings, flow)
+    zone = ZoneInfo(settings.timezone)
+    when = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=zone) if at else datetime.now(zone)
+    with DirectoryContexts(settings, directory_dir) as contexts:
+        if contexts.note:
+            click.echo(contexts.note, err=True)
+        context = contexts.context(number, when)
+    chosen = flowset.get(name, language or context.caller.language, settings.default_language)
+    click.echo(describe_caller(number, context.caller))
+    call = SimulatedCall(chosen, context)
+    _show(call.start())
+    while not call.state.finished:
+        line = sys.stdin.readline()
+        if not line:
+            click.echo("caller hangs up")
+            call.send(event_for_line("hangup", None))
+            break
+        try:
+            event = event_for_line(line, call.waiting_for)
+        except InputError as exc:
+            click.echo(f"  ({exc})", err=True)
+            continue
+        click.echo(f"caller: {_caller_line(line)}")
+        _show(call.send(event))
+
+
+def _caller_line(line: str) -> str:
+    text = line.strip()
+    return f"presses {text}" if text and set(text) <= set("0123456789*#") else (f"says {text!r}" if text else "(silence)")
+
+
+def _show(actions) -> None:
+    for action in actions:
+        for text in describe(action):
+            click.echo(text)
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--directory", "directory_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Directory folder for tests whose caller is a number (default: data/demo).")
+def test_command(paths, directory_dir):
+    """Run flow conversation tests (default: the tests/ folder next to the flows)."""
+    settings = Settings.from_env()
+    flowset, _ = _flows(settings, None)
+    files = load_test_files(list(paths) or [settings.flows_dir])
+    if not files:
+        raise click.ClickException("no conversation test files found")
+    failed = total = 0
+    with DirectoryContexts(settings, directory_dir or str(settings.data_dir / "demo"), prefer_folder=True) as contexts:
+        for file in files:
+            tests, problems = parse_tests(file.read_text(encoding="utf-8"), _shown(file), settings.timezone)
+            for problem in problems:
+                click.echo(str(problem))
+                failed += 1
+            for test in tests:
+                flow_for = lambda language, test=test: flowset.get(test.flow, language, settings.default_language)
+                result = run_test(test, flow_for, contexts.context)
+                total += 1
+                failed += not result.passed
+                click.echo(str(result))
+    click.echo(f"{total - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

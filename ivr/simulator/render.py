@@ -1,0 +1,40 @@
+"""Engine actions as plain lines of text: what the caller hears and what the hotline does."""
+
+from __future__ import annotations
+
+from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
+from ivr.engine.context import Caller
+
+
+def describe_caller(number: str, caller: Caller) -> str:
+    """First line of a simulated call."""
+    if not caller.known:
+        return f"call from {number}: unknown caller"
+    place = ", ".join(p for p in (caller.house_name, caller.region_name) if p)
+    return f"call from {number}: {caller.salutation or caller.first_name} ({place}), language {caller.language}"
+
+
+def describe(action: Action) -> list[str]:
+    """Lines for one action; outcomes are shown indented as the hotline's bookkeeping."""
+    if isinstance(action, Say):
+        return [f"hotline says: {segment}" for segment in action.segments]
+    if isinstance(action, Ask):
+        lines = [f"hotline says: {segment}" for segment in action.segments]
+        keys = " ".join(action.keys)
+        words = ", ".join(action.phrases)
+        lines.append(f"hotline listens [{action.node}]: keys {keys}; words {words}; waits {action.timeout_seconds} s")
+        return lines
+    if isinstance(action, Dial):
+        return [f"hotline dials {action.target} ({', '.join(action.numbers)}), rings {action.timeout_seconds} s",
+                f"  whisper to callee: {action.whisper or '-'}"]
+    if isinstance(action, Record):
+        return [f"hotline records a message [{action.node}], up to {action.max_seconds} s"]
+    if isinstance(action, BookCallback):
+        extra = " with the recorded message" if action.recording else ""
+        return [f"hotline books a callback for {action.audience}: {action.topic}{extra}"]
+    if isinstance(action, Hangup):
+        return ["hotline hangs up"]
+    if isinstance(action, Outcome):
+        detail = f" {action.detail}" if action.detail else ""
+        return [f"  outcome: {action.kind}{detail}"]
+    return [repr(action)]

@@ -1,0 +1,1 @@
+"""The Twilio adapter: pure translation (translate.py), signature checks, webhooks, REST client."""
