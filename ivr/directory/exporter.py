@@ -1,0 +1,114 @@
+"""`hausruf export DIR`: the directory written back as the YAML files `hausruf import` reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedSeq
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ivr.db.models import House, Partner, Region, Tenant, Volunteer
+from ivr.directory.fields import ALL_REGIONS
+from ivr.directory.sources import KINDS
+from ivr.flows.model import SERVICE_KINDS
+
+# Optional fields left out when empty, so exported files stay as short as hand-written ones.
+OMIT_WHEN_EMPTY = {"address", "notes", "whisper", "quiet_hours"}
+
+
+def export_directory(session: Session, path: str | Path) -> dict[str, Path]:
+    """Write regions.yaml ... partners.yaml into path (created if needed); returns the files by kind."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=2, offset=0)
+    yaml.width = 120
+    written = {}
+    for kind, rows in directory_rows(session).items():
+        data = CommentedSeq([_mapping(row) for row in rows])
+        data.yaml_set_start_comment(f"Hausruf directory: {kind} (see `hausruf import --help` for the fields)")
+        target = folder / f"{kind}.yaml"
+        with target.open("w", encoding="utf-8") as out:
+            yaml.dump(data, out)
+        written[kind] = target
+    return written
+
+
+def _mapping(row: dict[str, Any]) -> dict[str, Any]:
+    """Empty optional fields left out; short lists on one line, as people write them."""
+    result: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in OMIT_WHEN_EMPTY and value == "":
+            continue
+        if isinstance(value, list):
+            value = CommentedSeq(value)
+            value.fa.set_flow_style()
+        result[key] = value
+    return result
+
+
+def directory_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every directory record as a plain mapping with the import's field names, in a stable order."""
+    all_regions = set(session.scalars(select(Region.id)))
+    regions = session.scalars(select(Region).order_by(Region.id))
+    houses = session.scalars(select(House).order_by(House.id))
+    tenants = session.scalars(
+        select(Tenant)
+        .options(selectinload(Tenant.phones))
+        .order_by(Tenant.house_id, Tenant.last_name, Tenant.first_name, Tenant.id)
+    )
+    volunteers = session.scalars(select(Volunteer).order_by(Volunteer.house_id, Volunteer.name, Volunteer.id))
+    partners = sorted(
+        session.scalars(select(Partner).options(selectinload(Partner.regions))),
+        key=lambda p: (SERVICE_KINDS.index(p.service_kind) if p.service_kind in SERVICE_KINDS else 99, p.id),
+    )
+    rows = {
+        "regions": [{"id": r.id, "name": r.name} for r in regions],
+        "houses": [{"id": h.id, "name": h.name, "address": h.address, "region": h.region_id} for h in houses],
+        "tenants": [
+            {
+                "first_name": t.first_name,
+                "last_name": t.last_name,
+                "salutation": t.salutation,
+                "language": t.language,
+                "house": t.house_id,
+                "phones": [p.number for p in t.phones],
+                "notes": t.notes,
+            }
+            for t in tenants
+        ],
+        "volunteers": [
+            {
+                "name": v.name,
+                "phone": v.phone,
+                "house": v.house_id,
+                "role": v.role,
+                "active": v.active,
+                "quiet_hours": v.quiet_hours,
+                "language": v.language,
+            }
+            for v in volunteers
+        ],
+        "partners": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "service": p.service_kind,
+                "phone": p.phone,
+                "regions": _served(p, all_regions),
+                "opening_hours": p.opening_hours,
+                "whisper": p.whisper,
+                "active": p.active,
+            }
+            for p in partners
+        ],
+    }
+    return {kind: rows[kind] for kind in KINDS}
+
+
+def _served(partner: Partner, all_regions: set[str]) -> str | list[str]:
+    ids = sorted(r.id for r in partner.regions)
+    return ALL_REGIONS if all_regions and set(ids) == all_regions else ids

@@ -1,0 +1,195 @@
+"""`hausruf import DIR`: validate every row of every file first, then write them all in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import House, Partner, Region, Tenant, TenantPhone, Volunteer
+from ivr.directory.fields import ALL_REGIONS
+from ivr.directory.records import Record, duplicate_problems, reference_problems, validate_row
+from ivr.directory.sources import KINDS, find_files, read_rows
+from ivr.flows.problems import FlowError, Problem
+
+
+class DirectoryError(FlowError):
+    """The directory files have problems; nothing was written. str() lists them as `path:line: message`."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, per kind: how many records were created, updated or already up to date."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        """One line per kind, for the CLI."""
+        return [
+            f"{kind}: {self.created[kind]} new, {self.updated[kind]} updated, {self.unchanged[kind]} unchanged"
+            f" ({self.files[kind].name})"
+            for kind in KINDS
+            if kind in self.files
+        ]
+
+
+def import_directory(session: Session, path: str | Path) -> ImportReport:
+    """Load the directory files in path into session; raise DirectoryError (writing nothing) on any problem.
+
+    The caller commits: all rows go in one transaction, so a failure later on leaves nothing half-imported.
+    """
+    records, files = load_records(session, Path(path))
+    report = ImportReport(files=files)
+    writers = {"regions": _region, "houses": _house, "tenants": _tenant, "volunteers": _volunteer, "partners": _partner}
+    for index, record in enumerate(records):
+        outcome = writers[record.kind](session, record)
+        getattr(report, outcome)[record.kind] += 1
+        if index + 1 == len(records) or records[index + 1].kind != record.kind:
+            session.flush()  # later kinds look up what earlier kinds wrote
+    return report
+
+
+def load_records(session: Session, folder: Path) -> tuple[list[Record], dict[str, Path]]:
+    """Every file read and every row validated, in import order; DirectoryError with all problems otherwise."""
+    files, problems = find_files(folder)
+    records: list[Record] = []
+    for kind, file in files.items():
+        rows, read_problems = read_rows(kind, file)
+        problems += read_problems
+        for row in rows:
+            record, row_problems = validate_row(row)
+            problems += row_problems
+            if record:
+                records.append(record)
+    problems += duplicate_problems(records)
+    problems += reference_problems(records, _known_ids(session, records))
+    problems += _tenant_owner_problems(session, records)
+    if problems:
+        raise DirectoryError(problems)
+    return records, files
+
+
+def _known_ids(session: Session, records: list[Record]) -> dict[str, set[str]]:
+    known = {
+        "regions": set(session.scalars(select(Region.id))),
+        "houses": set(session.scalars(select(House.id))),
+    }
+    for record in records:
+        if record.kind in known:
+            known[record.kind].add(record["id"])
+    return known
+
+
+def _tenant_owner_problems(session: Session, records: list[Record]) -> list[Problem]:
+    """A row whose numbers belong to two different tenants in the database cannot say which one it updates."""
+    problems = []
+    for record in records:
+        if record.kind == "tenants" and len(_owners(session, record["phones"])) > 1:
+            problems.append(record.problem("these phone numbers belong to different tenants already; split the row"))
+    return problems
+
+
+def _owners(session: Session, numbers: tuple[str, ...]) -> list[Tenant]:
+    return list(session.scalars(select(Tenant).join(TenantPhone).where(TenantPhone.number.in_(numbers)).distinct()))
+
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+def _apply(obj, values: dict) -> str:
+    """Set the attributes that differ; UPDATED if any did, else UNCHANGED."""
+    outcome = UNCHANGED
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            outcome = UPDATED
+    return outcome
+
+
+def _region(session: Session, record: Record) -> str:
+    region = session.get(Region, record["id"])
+    if region is None:
+        session.add(Region(id=record["id"], name=record["name"]))
+        return CREATED
+    return _apply(region, {"name": record["name"]})
+
+
+def _house(session: Session, record: Record) -> str:
+    values = {"name": record["name"], "address": record["address"], "region_id": record["region"]}
+    house = session.get(House, record["id"])
+    if house is None:
+        session.add(House(id=record["id"], **values))
+        return CREATED
+    return _apply(house, values)
+
+
+def _tenant(session: Session, record: Record) -> str:
+    values = {
+        "first_name": record["first_name"],
+        "last_name": record["last_name"],
+        "salutation": record["salutation"],
+        "language": record["language"],
+        "house_id": record["house"],
+        "notes": record["notes"],
+    }
+    owners = _owners(session, record["phones"])
+    if not owners:
+        tenant = Tenant(**values, phones=[TenantPhone(number=n) for n in record["phones"]])
+        session.add(tenant)
+        return CREATED
+    tenant = owners[0]
+    result = _apply(tenant, values)
+    if [p.number for p in tenant.phones] != list(record["phones"]):
+        by_number = {p.number: p for p in tenant.phones}
+        tenant.phones = [by_number.get(n) or TenantPhone(number=n) for n in record["phones"]]
+        # Flush the removals before a later row may claim one of the freed numbers (unique constraint).
+        session.flush()
+        result = UPDATED
+    return result
+
+
+def _volunteer(session: Session, record: Record) -> str:
+    values = {
+        "name": record["name"],
+        "house_id": record["house"],
+        "role": record["role"],
+        "active": record["active"],
+        "quiet_hours": record["quiet_hours"],
+        "language": record["language"],
+    }
+    volunteer = session.scalars(select(Volunteer).where(Volunteer.phone == record["phone"])).one_or_none()
+    if volunteer is None:
+        session.add(Volunteer(phone=record["phone"], **values))
+        return CREATED
+    return _apply(volunteer, values)
+
+
+def _partner(session: Session, record: Record) -> str:
+    values = {
+        "name": record["name"],
+        "service_kind": record["service"],
+        "phone": record["phone"],
+        "opening_hours": record["opening_hours"],
+        "whisper": record["whisper"],
+        "active": record["active"],
+    }
+    wanted = record["regions"]
+    if wanted == (ALL_REGIONS,):
+        regions = list(session.scalars(select(Region).order_by(Region.id)))
+    else:
+        regions = [session.get(Region, region_id) for region_id in sorted(wanted)]
+    partner = session.get(Partner, record["id"])
+    if partner is None:
+        session.add(Partner(id=record["id"], regions=regions, **values))
+        return CREATED
+    result = _apply(partner, values)
+    if {r.id for r in partner.regions} != {r.id for r in regions}:
+        partner.regions = regions
+        result = UPDATED
+    return result
