@@ -200,7 +200,7 @@ class Key(Choice):
     """A telephone key; YAML reads an unquoted 1 as a number, which we accept as the key "1"."""
 
     def __init__(self, choices: tuple[str, ...] = DIGITS, label: str = "digit `0`–`9`"):
-        super().__init__(choices, "key")
+        super().__init__(choices, "telephone key")
         self.label = label
 
     def convert(self, value: Any, at: Cursor) -> Any:

@@ -7,6 +7,7 @@ flat index keyed by key path, so an error anywhere resolves to the nearest place
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from ivr.flows.model import Where
 from ivr.flows.problems import ERROR, WARNING, Problem
 
 KeyPath = tuple[Any, ...]
+_DUPLICATE_KEY = re.compile(r'found duplicate key "(.*?)" with value')
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,10 @@ def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         detail = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem and "duplicate key" not in exc.problem:
+        duplicate = _DUPLICATE_KEY.match(detail)
+        if duplicate:  # ruamel would print both whole values, which can be entire nodes
+            detail = f"duplicate key '{duplicate.group(1)}'; a key may appear once in a mapping"
+        elif exc.context and exc.problem:
             detail = f"{exc.problem} ({exc.context})"
         return None, [Problem(path, line, f"YAML syntax error: {_one_line(detail)}")]
     except YAMLError as exc:  # errors without a position are rare (e.g. bad encoding markers)
