@@ -25,6 +25,7 @@ from typing import Callable
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 HOLIDAY = "PH"
 LOOKAHEAD_DAYS = 14
+DESCRIBED_LANGUAGES = ("de", "en")  # describe() speaks these; others get English
 FORM = "expected rules like 'Mo-Fr 08:00-18:00; Sa 09:00-12:00; PH off' or '24/7'"
 
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -309,3 +310,14 @@ def describe_moment(when: datetime, now: datetime, language: str) -> str:
     else:
         day = f"am {when.day}.{when.month}." if german else f"on {when.strftime('%B')} {when.day}"
     return f"{day} um {clock}" if german else f"{day} at {clock}"
+
+
+def in_quiet_hours(quiet: str, local_dt: datetime) -> bool:
+    """Whether local_dt falls in quiet hours like '22:00-08:00' (may cross midnight; '' means never)."""
+    if not quiet:
+        return False
+    start_text, end_text = quiet.split("-")
+    start, end = _minutes(start_text, quiet), _minutes(end_text, quiet)
+    minute = local_dt.hour * 60 + local_dt.minute
+    # Unlike opening hours, quiet hours are a nightly habit, so a span over midnight is the normal case.
+    return start <= minute < end if start <= end else minute >= start or minute < end

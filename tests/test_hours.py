@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.hours import OpeningHours, describe_moment
+from ivr.hours import OpeningHours, describe_moment, in_quiet_hours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = OpeningHours.parse("Mo-Fr 08:00-18:00; Sa 09:00-12:00; PH off")
@@ -219,3 +219,19 @@ def test_describe_moment(when, german, english):
     now = at("2025-03-31 12:00")
     assert describe_moment(at(when), now, "de") == german
     assert describe_moment(at(when), now, "en") == english
+
+
+@pytest.mark.parametrize(
+    "quiet, moment, expected",
+    [
+        ("22:00-08:00", "2025-03-31 23:00", True),
+        ("22:00-08:00", "2025-03-31 07:59", True),
+        ("22:00-08:00", "2025-03-31 08:00", False),
+        ("22:00-08:00", "2025-03-31 21:59", False),
+        ("12:00-14:00", "2025-03-31 13:00", True),
+        ("12:00-14:00", "2025-03-31 14:00", False),
+        ("", "2025-03-31 03:00", False),
+    ],
+)
+def test_in_quiet_hours(quiet, moment, expected):
+    assert in_quiet_hours(quiet, at(moment)) is expected
