@@ -465,7 +465,7 @@ GLOBALS = Record(
     "globals",
     tuple(
         Field(name, GLOBAL_OPTION, doc, required=True)
-        for name, doc in zip(GLOBAL_NAMES, ("reach a person at any menu", "the emergency path, at any menu"))
+        for name, doc in zip(GLOBAL_NAMES, ("the way to a person, offered in every menu", "the emergency path, offered in every menu"))
     ),
     build=_remember("globals"),
 )

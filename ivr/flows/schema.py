@@ -346,7 +346,7 @@ class Record(FieldType):
             if f.name in value:
                 values[f.attr or f.name] = f.type.convert(value[f.name], at / f.name)
             elif f.required:
-                at.error(f"missing required key '{f.name}'")
+                at.error(f"missing required key '{f.name}' ({f.doc})")
                 ok = False
             elif isinstance(f.default, FromDefaults):
                 values[f.attr or f.name] = at.collector.settings["defaults"][f.default.name]

@@ -52,7 +52,9 @@ def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
         if duplicate:  # ruamel would print both whole values, which can be entire nodes
             detail = f"duplicate key '{duplicate.group(1)}'; a key may appear once in a mapping"
         elif exc.context and exc.problem:
-            detail = f"{exc.problem} ({exc.context})"
+            started = exc.context_mark.line + 1 if exc.context_mark is not None else line
+            # The parser notices a mistake where it stops, often a line after it; say where the part began.
+            detail = f"{exc.problem} ({exc.context}" + (f" that starts on line {started})" if started != line else ")")
         return None, [Problem(path, line, f"YAML syntax error: {_one_line(detail)}")]
     except YAMLError as exc:  # errors without a position are rare (e.g. bad encoding markers)
         return None, [Problem(path, 1, f"YAML syntax error: {_one_line(str(exc))}")]

@@ -47,7 +47,7 @@ CASES = {
     "unknown key, and the key it should have been": (
         "\n    kind: say\n    promt: Hallo\n    next: bye",
         [
-            f"{AT}: missing required key 'prompt'",
+            f"{AT}: missing required key 'prompt' (what the caller hears)",
             f"t.yaml:{EXTRA_LINE + 2}: node 'extra': unknown key 'promt'; "
             "expected one of: kind, next, prompt; did you mean 'prompt'?",
         ],

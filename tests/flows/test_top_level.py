@@ -18,7 +18,7 @@ def edited(old: str, new: str) -> str:
 
 
 CASES = {
-    "version missing": (edited("version: 1\n", ""), ["t.yaml:1: missing required key 'version'"]),
+    "version missing": (edited("version: 1\n", ""), ["t.yaml:1: missing required key 'version' (format version of the file)"]),
     "version 2": (edited("version: 1", "version: 2"), ["t.yaml:1: version: unsupported format version 2; expected 1"]),
     "version as text": (edited("version: 1", 'version: "1"'), ["t.yaml:1: version: unsupported format version '1'; expected 1"]),
     "name is not a slug": (
@@ -36,16 +36,16 @@ CASES = {
     ),
     "globals missing": (
         edited(HEAD[HEAD.index("globals:"):], ""),
-        ["t.yaml:1: missing required key 'globals'"],
+        ["t.yaml:1: missing required key 'globals' (the person and emergency options, offered in every menu)"],
     ),
     "emergency missing": (
         edited('  emergency: {key: "9", keywords: [notfall], goto: bye}\n', ""),
-        ["t.yaml:5: globals: missing required key 'emergency'"],
+        ["t.yaml:5: globals: missing required key 'emergency' (the emergency path, offered in every menu)"],
     ),
     "unknown global": (
         edited("  person:", "  nachbar:"),
         [
-            "t.yaml:5: globals: missing required key 'person'",
+            "t.yaml:5: globals: missing required key 'person' (the way to a person, offered in every menu)",
             "t.yaml:6: globals: unknown key 'nachbar'; expected one of: emergency, person",
         ],
     ),
@@ -90,11 +90,11 @@ CASES = {
     "not a mapping": ("- version: 1\n", ["t.yaml:1: expected a mapping (flow), got a list"]),
     "YAML syntax error": (
         edited("  extra: {kind: hangup}", "  extra: {kind: hangup"),
-        ["t.yaml:18: YAML syntax error: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping)"],
+        ["t.yaml:18: YAML syntax error: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping that starts on line 17)"],
     ),
     "YAML bad indentation": (
         edited("    kind: menu\n", "    kind: menu\n   prompt2: x\n"),
-        ["t.yaml:11: YAML syntax error: expected <block end>, but found '<block mapping start>' (while parsing a block mapping)"],
+        ["t.yaml:11: YAML syntax error: expected <block end>, but found '<block mapping start>' (while parsing a block mapping that starts on line 9)"],
     ),
     "duplicate YAML key": (
         edited("  bye: {kind: hangup}\n", "  bye: {kind: hangup}\n  menu: {kind: hangup}\n"),
