@@ -13,6 +13,7 @@ from ivr.engine.events import (
     Event,
     NoInput,
     RecordingFinished,
+    Resume,
     WordsSpoken,
 )
 from ivr.engine.runner import advance, menu_phrases
@@ -21,5 +22,5 @@ from ivr.engine.state import CallState
 __all__ = [
     "Action", "Ask", "BookCallback", "CallContext", "CallState", "Caller", "CallerHungUp", "CallStarted",
     "Dial", "DialFinished", "DigitsPressed", "Event", "Hangup", "NoInput", "Outcome", "Record",
-    "RecordingFinished", "Say", "ServiceStatus", "WordsSpoken", "advance", "menu_phrases",
+    "RecordingFinished", "Resume", "Say", "ServiceStatus", "WordsSpoken", "advance", "menu_phrases",
 ]

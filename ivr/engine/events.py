@@ -49,8 +49,14 @@ class RecordingFinished:
 
 
 @dataclass(frozen=True)
+class Resume:
+    """The provider asks again what the call waits on (a late or doubled webhook): repeat, count nothing."""
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     """The caller hung up; the engine only closes the state."""
 
 
-Event = CallStarted | DigitsPressed | WordsSpoken | NoInput | DialFinished | RecordingFinished | CallerHungUp
+Event = (CallStarted | DigitsPressed | WordsSpoken | NoInput | DialFinished | RecordingFinished | Resume
+         | CallerHungUp)

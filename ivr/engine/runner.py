@@ -14,6 +14,7 @@ from ivr.engine.events import (
     Event,
     NoInput,
     RecordingFinished,
+    Resume,
     WordsSpoken,
 )
 from ivr.engine.state import CallState
@@ -44,6 +45,10 @@ def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) 
         # Only possible if a call's flow revision was lost; get the caller to a person.
         step.actions.append(Outcome("error", f"unknown node '{state.node}'"))
         return step.run(state.at(flow.globals["person"].goto))
+    if isinstance(event, Resume):
+        if state.waiting == "menu" and isinstance(node, m.MenuNode):
+            return step._repeat(state, node)
+        return step.run(state.at(state.node))
     if state.waiting == "menu" and isinstance(node, m.MenuNode):
         return step.on_menu(state, node, event)
     if state.waiting == "dial" and isinstance(node, m.ConnectNode):
@@ -228,7 +233,7 @@ class _Step:
 
     def _repeat(self, state: CallState, node: m.MenuNode):
         self._run_MenuNode(node, state)
-        return state.at(node.id, waiting="menu"), self.actions
+        return replace(state, node=node.id, waiting="menu"), self.actions
 
     def _retry(self, state: CallState, node: m.MenuNode, retry: m.Retry, counter: str):
         count = getattr(state, counter) + 1

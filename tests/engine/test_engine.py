@@ -247,3 +247,13 @@ def test_engine_imports_no_framework():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in banned))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_resume_repeats_the_waiting_menu_without_counting(flow):
+    from ivr.engine import Resume
+
+    context = known_caller()
+    state, first = start(flow, context)
+    state, _ = advance(flow, state, NoInput(), context)
+    again, actions = advance(flow, state, Resume(), context)
+    assert actions == [first[-1]] and again.no_input == 1 and again.node == "menu"

@@ -1,0 +1,193 @@
+"""Twilio voice webhooks: signed requests in, one engine step, TwiML out; never a 500, never dead air."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from flask import Blueprint, Response, current_app, request
+
+from ivr.calls.handler import CallHandler, StepResult, close_call
+from ivr.calls.spool import spool_missed_call
+from ivr.engine.events import NoInput, RecordingFinished, WordsSpoken
+from ivr.telephony.twilio import translate
+from ivr.telephony.twilio.signature import twilio_signed
+
+log = logging.getLogger("hausruf.twilio")
+bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio")
+
+TWIML = "text/xml"
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, status=200, mimetype=TWIML)
+
+
+def never_dead_air(view):
+    """Any failure answering a voice webhook still gives the caller a person (or a promised callback)."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the caller must never hear silence, whatever broke
+            log.exception("voice webhook %s failed; falling back to staff", request.path)
+            settings = current_app.config["HAUSRUF"]
+            _remember_caller(settings, str(exc))
+            return _twiml(translate.fallback_twiml(settings.default_language, settings.staff_number,
+                                                   settings.phone_number))
+
+    return guarded
+
+
+def _remember_caller(settings, reason: str) -> None:
+    """Keep the caller's number even when the database is the thing that failed."""
+    try:
+        spool_missed_call(settings.data_dir, request.form.get("CallSid", ""), request.form.get("From", ""), reason)
+    except OSError:
+        log.exception("could not spool the missed call either")
+
+
+def _handler() -> CallHandler:
+    from ivr.db import get_session
+
+    app = current_app
+    return CallHandler(get_session(), app.config["HAUSRUF"], app.extensions["hausruf.flows"].current(),
+                       app.extensions["hausruf.context_builder"], app.extensions.get("hausruf.book_callback"),
+                       now=app.extensions["hausruf.clock"]())
+
+
+def _step_param() -> int | None:
+    try:
+        return int(request.args.get("step", ""))
+    except ValueError:
+        return None
+
+
+def _respond(handler: CallHandler, result: StepResult) -> Response:
+    """Commit, then render: Twilio must never act on a state we failed to store."""
+    handler.session.commit()
+    app = current_app
+    settings = app.config["HAUSRUF"]
+    speech = app.extensions.get("hausruf.speech_streams")
+    call_sid = request.form.get("CallSid", "")
+    stream = speech.stream_for(call_sid, result) if speech else None
+    stop = speech.stop_for(call_sid, result) if speech else None
+    prompt_url = app.extensions.get("hausruf.prompt_url") or (lambda text, language: None)
+    return _twiml(translate.render(result.actions, result.step, prompt_url, caller_id=settings.phone_number,
+                                   stream=stream, stop_stream=stop))
+
+
+@bp.post("/voice")
+@twilio_signed
+@never_dead_air
+def incoming_call():
+    """A new call to the hotline."""
+    handler = _handler()
+    form = request.form
+    return _respond(handler, handler.start(form.get("CallSid") or _missing("CallSid"), form.get("From")))
+
+
+@bp.post("/voice/gather")
+@twilio_signed
+@never_dead_air
+def gathered():
+    """Keys pressed in a menu (or an empty Gather result)."""
+    handler = _handler()
+    event = translate.digits_event(request.form)
+    detail = getattr(event, "digits", "")
+    return _respond(handler, handler.handle(_sid(), event, _step_param(), "digits" if detail else "no_input", detail))
+
+
+@bp.post("/voice/noinput")
+@twilio_signed
+@never_dead_air
+def no_input():
+    """The menu's Gather timed out without a key."""
+    handler = _handler()
+    return _respond(handler, handler.handle(_sid(), NoInput(), _step_param(), "no_input", ""))
+
+
+@bp.post("/voice/speech")
+@twilio_signed
+@never_dead_air
+def spoken():
+    """The call was redirected here by the speech recogniser (REST update) with the phrase heard."""
+    handler = _handler()
+    phrase = request.args.get("phrase", "")
+    return _respond(handler, handler.handle(_sid(), WordsSpoken(phrase), _step_param(), "speech", phrase))
+
+
+@bp.post("/voice/dial")
+@twilio_signed
+@never_dead_air
+def dialled():
+    """A connect attempt ended."""
+    handler = _handler()
+    event = translate.dial_event(request.form)
+    return _respond(handler, handler.handle(_sid(), event, _step_param(), "dial", event.outcome))
+
+
+@bp.post("/voice/record")
+@twilio_signed
+@never_dead_air
+def recorded():
+    """A message was recorded (or nothing was, with empty=1)."""
+    handler = _handler()
+    event = RecordingFinished(None, 0) if request.args.get("empty") else translate.recording_event(request.form)
+    return _respond(handler, handler.handle(_sid(), event, _step_param(), "recording", event.reference or ""))
+
+
+@bp.post("/voice/whisper")
+@twilio_signed
+@never_dead_air
+def whisper():
+    """What the partner hears before the caller is put through."""
+    return _twiml(translate.whisper_twiml(request.args.get("text", ""), request.args.get("lang", "de")))
+
+
+@bp.post("/voice/recording-status")
+@twilio_signed
+def recording_status():
+    """Twilio says a recording is ready: the worker fetches and transcribes it."""
+    jobs = current_app.extensions.get("hausruf.recording_jobs")
+    if jobs and request.form.get("RecordingStatus", "completed") == "completed":
+        jobs(request.form.get("CallSid", ""), request.form.get("RecordingSid", ""), request.form.get("RecordingUrl", ""))
+    return Response(status=204)
+
+
+@bp.post("/voice/<path:anything>")
+@twilio_signed
+@never_dead_air
+def unknown_voice(anything: str):
+    """A voice URL we never issued: keep the call where it is."""
+    log.warning("unknown voice webhook /twilio/voice/%s: repeating the current step", anything)
+    handler = _handler()
+    from ivr.engine import Resume
+
+    return _respond(handler, handler.handle(_sid(), Resume(), None, "unknown", anything[:100]))
+
+
+@bp.post("/status")
+@twilio_signed
+def status_callback():
+    """The call ended; close its record. A status callback never needs TwiML."""
+    from ivr.db import get_session
+
+    form = request.form
+    try:
+        duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
+        session = get_session()
+        if close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20], duration,
+                      current_app.extensions["hausruf.clock"]()):
+            session.commit()
+    except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
+        log.exception("status callback failed")
+    return Response(status=204)
+
+
+def _sid() -> str:
+    return request.form.get("CallSid") or _missing("CallSid")
+
+
+def _missing(field: str):
+    raise ValueError(f"webhook without {field}")

@@ -1,0 +1,1 @@
+"""Web pieces that belong to no provider: health check, server, staff commands."""

@@ -1,0 +1,157 @@
+"""Voice webhooks through the real app and a real database (SQLite and PostgreSQL), signed like Twilio."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from ivr.db import get_session
+from ivr.db.models import Call, CallEvent
+from tests.twilio.conftest import ERIKA, PUBLIC_URL, STAFF
+
+
+def test_unsigned_call_is_refused(twilio):
+    reply = twilio.post("/twilio/voice", {"CallSid": "CA1", "From": ERIKA}, signed=False)
+    assert reply.status == 403
+
+
+def test_wrongly_signed_call_is_refused(twilio):
+    reply = twilio.post("/twilio/voice", {"CallSid": "CA1", "From": ERIKA}, signature="bm90IGEgc2lnbmF0dXJl")
+    assert reply.status == 403
+
+
+def test_signature_for_another_url_is_refused(twilio):
+    form = {"CallSid": "CA1", "From": ERIKA}
+    signature = twilio.signature("http://127.0.0.1:5000/twilio/voice", form)  # what request.url would say
+    assert twilio.post("/twilio/voice", form, signature=signature).status == 403
+
+
+def test_signed_call_greets_known_tenant_with_the_main_menu(twilio):
+    call = twilio.call(ERIKA)
+    assert call.heard[0] == "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."
+    gather = call._only("Gather")
+    assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1" and gather.get("timeout") == "12"
+    assert "Einkäufe nach Hause: die 1, oder sagen Sie Einkauf." in call.heard
+    assert call._only("Redirect").text.startswith("/twilio/voice/noinput?step=")
+    assert call._only("Say").get("language") == "de-DE"
+
+
+def test_english_tenant_gets_the_english_flow(twilio):
+    call = twilio.call("+49 30 23125303")
+    assert call.heard[0].startswith("Hello, Mrs Collins.")
+    assert call._only("Say").get("language") == "en-GB"
+
+
+@pytest.mark.parametrize("form", [
+    {},
+    {"From": ERIKA},
+    {"CallSid": "", "From": ""},
+    {"CallSid": "CA" + "f" * 32, "From": "not a number"},
+    {"CallSid": "x" * 5000, "From": "+" + "9" * 40},
+    {"CallSid": "CA" + "e" * 32, "From": ERIKA, "Digits": "\x00\x01<script>"},
+])
+def test_junk_or_missing_fields_still_get_valid_twiml(twilio, form):
+    reply = twilio.post("/twilio/voice", form)
+    assert reply.status == 200
+    assert reply.xml.tag == "Response"
+    assert reply.xml.find(".//Say") is not None
+
+
+@pytest.mark.parametrize("path", ["/twilio/voice/gather?step=abc", "/twilio/voice/dial", "/twilio/voice/record",
+                                  "/twilio/voice/nonsense/deeper", "/twilio/voice/noinput?step=-1"])
+def test_junk_on_follow_up_webhooks_gets_valid_twiml(twilio, path):
+    reply = twilio.post(path, {"CallSid": "CA" + "d" * 32, "Digits": "zz", "DialCallStatus": "weird"})
+    assert reply.status == 200 and reply.xml.tag == "Response"
+
+
+def test_key_1_dials_the_partner_with_whisper_and_completes(twilio, app):
+    call = twilio.call(ERIKA)
+    call.press("1")
+    dial = call._only("Dial")
+    number = call._only("Number")
+    assert number.text.startswith("+49")
+    assert dial.get("callerId") == "+4927150199999"
+    assert "Frischekorb" in call.heard_text
+    call.dial_ends("completed", duration=95)
+    assert call.whispers[0].startswith("Anruf über das Hausruf-Telefon der Wohnungsgenossenschaft Talblick")
+    assert call.twiml.find("Hangup") is not None
+    with app.app_context():
+        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        assert "connected groceries" in stored.outcome
+
+
+def test_busy_partner_offers_a_callback_instead_of_dropping(twilio):
+    call = twilio.call(ERIKA)
+    call.press("1")
+    call.dial_ends("busy", duration=0)
+    assert "Dort hat leider niemand abgenommen." in call.heard
+    assert call._only("Gather") is not None
+
+
+def test_silence_then_repeat_then_person(twilio):
+    call = twilio.call(ERIKA)
+    call.silence()
+    assert call.heard[0] == "Ich habe nichts gehört."
+    call.silence()
+    call.silence()
+    assert call._only("Number").text == STAFF
+
+
+def test_a_late_duplicate_post_does_not_advance_twice(twilio, app):
+    call = twilio.call(ERIKA)
+    gather_action = call._only("Gather").get("action")
+    call.press("4")  # care menu
+    assert "Pflege." in call.heard
+    # The same Gather action arrives again (a retry, or a key racing a spoken word).
+    call.follow(twilio.post(gather_action, call.form(Digits="2")))
+    assert "Pflege." in call.heard  # still the care menu, not the meal service
+    with app.app_context():
+        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        assert stored.state["node"] == "care_menu"
+
+
+def test_state_lives_in_the_database_so_a_new_app_continues_the_call(app, database_url, tmp_path):
+    from ivr import create_app
+    from tests.support.call_simulator import CallSimulator
+    from tests.twilio.conftest import AUTH_TOKEN, app_config
+
+    first = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
+    call = first.call(ERIKA)
+    call.press("4")
+    restarted = create_app(app_config(database_url, tmp_path))
+    restarted.extensions["hausruf.clock"] = app.extensions["hausruf.clock"]
+    call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
+    call.press("1")
+    assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Ambulante Pflege Siegerland. Bitte bleiben Sie am Apparat."]
+
+
+def test_status_callback_closes_the_call_with_its_duration(twilio, app):
+    call = twilio.call(ERIKA)
+    assert call.hang_up(duration=42).status == 204
+    with app.app_context():
+        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        assert (stored.status, stored.duration_seconds) == ("completed", 42)
+        assert "hung up at main_menu" in stored.outcome
+        kinds = get_session().scalars(select(CallEvent.kind).where(CallEvent.call_id == stored.id)).all()
+        assert kinds == ["start", "status"]
+
+
+def test_audit_trail_records_each_step(twilio, app):
+    call = twilio.call(ERIKA)
+    call.press("7")
+    call.press("*")
+    with app.app_context():
+        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        events = get_session().scalars(select(CallEvent).where(CallEvent.call_id == stored.id)
+                                       .order_by(CallEvent.id)).all()
+        assert [(e.kind, e.node, e.detail) for e in events] == [
+            ("start", "main_menu", ""), ("digits", "main_menu", "7"), ("digits", "main_menu", "*")]
+
+
+def test_whisper_url_speaks_the_text(twilio):
+    reply = twilio.post("/twilio/voice/whisper?text=Anruf+vom+Haustelefon&lang=de", {"CallSid": "CA9"})
+    assert reply.status == 200
+    assert reply.xml.find("Say").text == "Anruf vom Haustelefon"
