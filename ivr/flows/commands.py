@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from ivr.config import Settings
 from ivr.flows.loader import check_paths, expand_paths
 from ivr.flows.problems import ERROR, WARNING, Problem
 from ivr.flows.reference import flow_json_schema, markdown_reference
@@ -36,8 +36,6 @@ def summary(problems: list[Problem], files: int) -> str:
 def check_command(paths: tuple[str, ...]) -> None:
     """Check flow files (default: the flows directory); exit 1 when any problem is an error."""
     if not paths:
-        from ivr.config import Settings
-
         paths = (str(Settings.from_env().flows_dir),)
     shown_paths = [display_path(p) for p in paths]
     problems = check_paths(shown_paths)

@@ -116,8 +116,6 @@ class TestType(FieldType):
         "service_available": "a partner of this service kind serves the caller's area",
         "service_open": "that partner serves the caller's area and is open now",
     }
-    assert tuple(TESTS) == TEST_KINDS == tuple(DOCS)
-
     def convert(self, value: Any, at: Cursor) -> Any:
         if not isinstance(value, dict) or len(value) != 1:
             return self.wrong(value, at)
@@ -440,16 +438,17 @@ class VersionType(FieldType):
         return {"const": FORMAT_VERSION}
 
 
-def _remember(name: str):
-    """A build function that keeps a top-level value for the fields read after it (defaults, globals)."""
+def _keep_defaults(values: dict, at: Cursor) -> dict:
+    """Keep the flow's defaults for the node fields that fall back to them (nodes are read later)."""
+    at.collector.settings["defaults"] = values
+    return values
 
-    def build(values: dict, at: Cursor) -> dict:
-        if name == "globals":
-            check_globals(values, at)
-        at.collector.settings[name] = values
-        return values
 
-    return build
+def _keep_globals(values: dict, at: Cursor) -> dict:
+    """Check the two global options and keep them for the menus' clash checks (nodes are read later)."""
+    check_globals(values, at)
+    at.collector.settings["globals"] = values
+    return values
 
 
 DEFAULTS = Record(
@@ -459,7 +458,7 @@ DEFAULTS = Record(
         Field("retries", Integer(0, 5), "how often a menu asks again", default=2),
         Field("connect_timeout", Integer(5, 120), "seconds a connect node lets it ring", default=30),
     ),
-    build=_remember("defaults"),
+    build=_keep_defaults,
 )
 GLOBALS = Record(
     "globals",
@@ -467,7 +466,7 @@ GLOBALS = Record(
         Field(name, GLOBAL_OPTION, doc, required=True)
         for name, doc in zip(GLOBAL_NAMES, ("the way to a person, offered in every menu", "the emergency path, offered in every menu"))
     ),
-    build=_remember("globals"),
+    build=_keep_globals,
 )
 FLOW = Record(
     "flow",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr.flows.model import TEMPLATE_NAMES
 from ivr.flows.kinds import (
     BRANCH,
     DEFAULTS,
@@ -18,6 +17,7 @@ from ivr.flows.kinds import (
     TargetType,
     TestType,
 )
+from ivr.flows.model import TEMPLATE_NAMES
 from ivr.flows.schema import (
     CHARACTERS_PER_SECOND,
     LONGEST_PROMPT_SECONDS,
@@ -58,22 +58,12 @@ def flow_json_schema() -> dict[str, Any]:
     }
 
 
-# Sections of the reference for the shared parts, so field tables can link to them.
-_LINKED = {
-    id(DEFAULTS): "defaults",
-    id(GLOBALS): "globals",
-    id(GLOBAL_OPTION): "global-option",
-    id(OPTION): "option",
-    id(RETRY): "retry",
-    id(BRANCH): "branch",
-}
-
-
 def _type_text(ftype: FieldType) -> str:
+    """A type as the field tables show it; records and shared parts link to their own section."""
     if isinstance(ftype, ListOf):
         return f"list of {_type_text(ftype.item)}"
-    if id(ftype) in _LINKED:
-        return f"[{ftype.label}](#{_LINKED[id(ftype)]})"
+    if isinstance(ftype, Record):  # every record used as a field type has a section named by its label
+        return f"[{ftype.label}](#{ftype.label.replace(' ', '-')})"
     for kind, anchor in ((PromptText, "prompt"), (TargetType, "target"), (TestType, "test")):
         if isinstance(ftype, kind):
             return f"[{ftype.label}](#{anchor})"

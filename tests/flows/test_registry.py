@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr.flows import model
-from ivr.flows.kinds import FLOW_EXAMPLE, KINDS
+from ivr.flows.kinds import FLOW_EXAMPLE, KINDS, TestType
 from ivr.flows.loader import parse_flow_text
 from ivr.flows.reference import REFERENCE_PATH, markdown_reference
 
@@ -54,8 +54,9 @@ def test_flow_example_loads_without_any_problem():
     assert flow.name == "hotline"
 
 
-def test_registry_covers_every_node_model():
+def test_registry_covers_every_node_model_and_test_kind():
     assert set(KINDS) == set(MODELS)
+    assert tuple(TestType.TESTS) == tuple(TestType.DOCS) == model.TEST_KINDS
 
 
 @pytest.mark.parametrize("name", KINDS)
