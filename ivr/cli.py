@@ -35,3 +35,7 @@ def _register() -> None:
 
 
 _register()
+
+
+if __name__ == "__main__":  # `python -m ivr.cli worker`, used by `hausruf demo`
+    main()

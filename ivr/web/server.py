@@ -1,0 +1,47 @@
+"""The production server: gunicorn with threaded workers (flask-sock WebSockets need threads)."""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.app.base import BaseApplication
+
+
+class HausrufServer(BaseApplication):
+    """gunicorn run programmatically, so `hausruf serve` needs no separate config file."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from ivr import create_app
+
+        return create_app()
+
+
+def server_options(host: str, port: int, workers: int | None = None, threads: int | None = None) -> dict:
+    """gunicorn settings; HAUSRUF_WORKERS / HAUSRUF_THREADS override the defaults."""
+    return {
+        "bind": f"{host}:{port}",
+        "worker_class": "gthread",
+        # Two processes keep a crash or a long speech decode from stalling every call; threads
+        # carry the many short webhooks and the long-lived media-stream WebSockets.
+        "workers": workers or int(os.environ.get("HAUSRUF_WORKERS", "2")),
+        "threads": threads or int(os.environ.get("HAUSRUF_THREADS", "16")),
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": os.environ.get("HAUSRUF_ACCESS_LOG") or None,
+        "errorlog": "-",
+        "loglevel": os.environ.get("HAUSRUF_LOG_LEVEL", "info").lower(),
+        "preload_app": False,
+    }
+
+
+def serve(host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
+    """Run until stopped."""
+    HausrufServer(server_options(host, port, workers, threads)).run()
