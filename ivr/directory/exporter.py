@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ivr.db.models import House, Partner, Region, Tenant, Volunteer
 from ivr.directory.fields import ALL_REGIONS
+from ivr.directory.records import COLUMNS, SCHEMAS
 from ivr.directory.sources import KINDS
 from ivr.flows.model import SERVICE_KINDS
 
@@ -66,47 +67,19 @@ def directory_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
         key=lambda p: (SERVICE_KINDS.index(p.service_kind) if p.service_kind in SERVICE_KINDS else 99, p.id),
     )
     rows = {
-        "regions": [{"id": r.id, "name": r.name} for r in regions],
-        "houses": [{"id": h.id, "name": h.name, "address": h.address, "region": h.region_id} for h in houses],
-        "tenants": [
-            {
-                "first_name": t.first_name,
-                "last_name": t.last_name,
-                "salutation": t.salutation,
-                "language": t.language,
-                "house": t.house_id,
-                "phones": [p.number for p in t.phones],
-                "notes": t.notes,
-            }
-            for t in tenants
-        ],
-        "volunteers": [
-            {
-                "name": v.name,
-                "phone": v.phone,
-                "house": v.house_id,
-                "role": v.role,
-                "active": v.active,
-                "quiet_hours": v.quiet_hours,
-                "language": v.language,
-            }
-            for v in volunteers
-        ],
-        "partners": [
-            {
-                "id": p.id,
-                "name": p.name,
-                "service": p.service_kind,
-                "phone": p.phone,
-                "regions": _served(p, all_regions),
-                "opening_hours": p.opening_hours,
-                "whisper": p.whisper,
-                "active": p.active,
-            }
-            for p in partners
-        ],
+        "regions": [_plain("regions", r, id=r.id) for r in regions],
+        "houses": [_plain("houses", h, id=h.id) for h in houses],
+        "tenants": [_plain("tenants", t, phones=[p.number for p in t.phones]) for t in tenants],
+        "volunteers": [_plain("volunteers", v, phone=v.phone) for v in volunteers],
+        "partners": [_plain("partners", p, id=p.id, regions=_served(p, all_regions)) for p in partners],
     }
     return {kind: rows[kind] for kind in KINDS}
+
+
+def _plain(kind: str, obj: Any, **special: Any) -> dict[str, Any]:
+    """One record under the import's field names, in the order of its schema."""
+    values = {name: getattr(obj, column) for name, column in COLUMNS[kind].items()} | special
+    return {name: values[name] for name in SCHEMAS[kind]}
 
 
 def _served(partner: Partner, all_regions: set[str]) -> str | list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
@@ -112,84 +113,51 @@ def _apply(obj, values: dict) -> str:
     return outcome
 
 
-def _region(session: Session, record: Record) -> str:
-    region = session.get(Region, record["id"])
-    if region is None:
-        session.add(Region(id=record["id"], name=record["name"]))
+def _upsert(session: Session, existing, create, values: dict) -> str:
+    """Add a new object made by create(**values), or update existing in place."""
+    if existing is None:
+        session.add(create(**values))
         return CREATED
-    return _apply(region, {"name": record["name"]})
+    return _apply(existing, values)
+
+
+def _region(session: Session, record: Record) -> str:
+    return _upsert(session, session.get(Region, record["id"]), partial(Region, id=record["id"]), record.columns())
 
 
 def _house(session: Session, record: Record) -> str:
-    values = {"name": record["name"], "address": record["address"], "region_id": record["region"]}
-    house = session.get(House, record["id"])
-    if house is None:
-        session.add(House(id=record["id"], **values))
-        return CREATED
-    return _apply(house, values)
+    return _upsert(session, session.get(House, record["id"]), partial(House, id=record["id"]), record.columns())
+
+
+def _volunteer(session: Session, record: Record) -> str:
+    existing = session.scalars(select(Volunteer).where(Volunteer.phone == record["phone"])).one_or_none()
+    return _upsert(session, existing, partial(Volunteer, phone=record["phone"]), record.columns())
 
 
 def _tenant(session: Session, record: Record) -> str:
-    values = {
-        "first_name": record["first_name"],
-        "last_name": record["last_name"],
-        "salutation": record["salutation"],
-        "language": record["language"],
-        "house_id": record["house"],
-        "notes": record["notes"],
-    }
     owners = _owners(session, record["phones"])
-    if not owners:
-        tenant = Tenant(**values, phones=[TenantPhone(number=n) for n in record["phones"]])
-        session.add(tenant)
-        return CREATED
+    phones = [TenantPhone(number=n) for n in record["phones"]]
+    outcome = _upsert(session, owners[0] if owners else None, partial(Tenant, phones=phones), record.columns())
+    if outcome == CREATED:
+        return outcome
     tenant = owners[0]
-    result = _apply(tenant, values)
     if [p.number for p in tenant.phones] != list(record["phones"]):
         by_number = {p.number: p for p in tenant.phones}
         tenant.phones = [by_number.get(n) or TenantPhone(number=n) for n in record["phones"]]
         # Flush the removals before a later row may claim one of the freed numbers (unique constraint).
         session.flush()
-        result = UPDATED
-    return result
-
-
-def _volunteer(session: Session, record: Record) -> str:
-    values = {
-        "name": record["name"],
-        "house_id": record["house"],
-        "role": record["role"],
-        "active": record["active"],
-        "quiet_hours": record["quiet_hours"],
-        "language": record["language"],
-    }
-    volunteer = session.scalars(select(Volunteer).where(Volunteer.phone == record["phone"])).one_or_none()
-    if volunteer is None:
-        session.add(Volunteer(phone=record["phone"], **values))
-        return CREATED
-    return _apply(volunteer, values)
+        outcome = UPDATED
+    return outcome
 
 
 def _partner(session: Session, record: Record) -> str:
-    values = {
-        "name": record["name"],
-        "service_kind": record["service"],
-        "phone": record["phone"],
-        "opening_hours": record["opening_hours"],
-        "whisper": record["whisper"],
-        "active": record["active"],
-    }
-    wanted = record["regions"]
-    if wanted == (ALL_REGIONS,):
+    if record["regions"] == (ALL_REGIONS,):
         regions = list(session.scalars(select(Region).order_by(Region.id)))
     else:
-        regions = [session.get(Region, region_id) for region_id in sorted(wanted)]
+        regions = [session.get(Region, region_id) for region_id in sorted(record["regions"])]
     partner = session.get(Partner, record["id"])
-    if partner is None:
-        session.add(Partner(id=record["id"], regions=regions, **values))
-        return CREATED
-    result = _apply(partner, values)
-    if {r.id for r in partner.regions} != {r.id for r in regions}:
+    outcome = _upsert(session, partner, partial(Partner, id=record["id"], regions=regions), record.columns())
+    if outcome != CREATED and {r.id for r in partner.regions} != {r.id for r in regions}:
         partner.regions = regions
-        result = UPDATED
-    return result
+        outcome = UPDATED
+    return outcome

@@ -59,6 +59,36 @@ SCHEMAS: dict[str, dict[str, tuple[Parser, Any]]] = {
     },
 }
 
+# Where each plain field of a file lives on the model (the natural key, phones and regions are handled apart).
+COLUMNS: dict[str, dict[str, str]] = {
+    "regions": {"name": "name"},
+    "houses": {"name": "name", "address": "address", "region": "region_id"},
+    "tenants": {
+        "first_name": "first_name",
+        "last_name": "last_name",
+        "salutation": "salutation",
+        "language": "language",
+        "house": "house_id",
+        "notes": "notes",
+    },
+    "volunteers": {
+        "name": "name",
+        "house": "house_id",
+        "role": "role",
+        "active": "active",
+        "quiet_hours": "quiet_hours",
+        "language": "language",
+    },
+    "partners": {
+        "name": "name",
+        "service": "service_kind",
+        "phone": "phone",
+        "opening_hours": "opening_hours",
+        "whisper": "whisper",
+        "active": "active",
+    },
+}
+
 # The field that identifies a record across imports; tenants are found by any of their numbers.
 NATURAL_KEYS = {"regions": "id", "houses": "id", "tenants": "phones", "volunteers": "phone", "partners": "id"}
 
@@ -74,6 +104,10 @@ class Record:
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
+
+    def columns(self) -> dict[str, Any]:
+        """The plain fields under their model attribute names (see COLUMNS)."""
+        return {column: self.values[name] for name, column in COLUMNS[self.kind].items()}
 
     def problem(self, message: str) -> Problem:
         """A problem at this record's place."""

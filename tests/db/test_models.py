@@ -15,14 +15,6 @@ from ivr.db import get_session, init_app, make_engine, session_factory, upgrade
 from ivr.db.models import Call, CallbackTask, CallEvent
 
 
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
-
-
 def test_times_come_back_aware_in_utc_and_state_as_json(sessions):
     berlin = datetime(2025, 3, 30, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     with sessions() as session:

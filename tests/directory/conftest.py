@@ -1,24 +1,16 @@
-"""A migrated database (SQLite and PostgreSQL) and sessions on it, with or without the demo directory."""
+"""The migrated database of tests/db, with or without the demo cooperative."""
 
 from __future__ import annotations
 
 import pytest
 
-from ivr.db import make_engine, session_factory, upgrade
 from ivr.directory.importer import import_directory
 from tests.conftest import DEMO_DIR
+from tests.db.conftest import sessions  # noqa: F401  (a fixture, shared with the database tests)
 
 
 @pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def demo(sessions):
+def demo(sessions):  # noqa: F811
     """Sessions on a database holding the demo cooperative."""
     with sessions.begin() as session:
         import_directory(session, DEMO_DIR)
