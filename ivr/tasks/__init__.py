@@ -1,0 +1,1 @@
+"""Callback tasks for volunteers and staff: booking, state machine, SMS outbox, replies, escalation, worker."""

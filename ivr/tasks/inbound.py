@@ -1,0 +1,143 @@
+"""Volunteers' SMS replies: who may do what to which task, the state change, and the confirmation SMS.
+
+An unknown sender gets no answer at all: a reply would tell a stranger that the number belongs to
+a service, costs money per SMS, and could be abused to make us text arbitrary numbers. The message
+is stored (masked in logs) so staff can see it. Staff may reply from the staff number too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import CallbackTask, Volunteer
+from ivr.directory.phones import caller_number, mask
+from ivr.tasks import escalation
+from ivr.tasks.config import TaskConfig
+from ivr.tasks.outbox import queue_sms, record_inbound
+from ivr.tasks.replies import ParsedReply, parse_reply
+from ivr.tasks.states import FINISHED, move
+from ivr.tasks.texts import render
+
+log = logging.getLogger("hausruf.sms")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote: a volunteer, or staff (volunteer is None)."""
+
+    volunteer: Volunteer | None
+    number: str
+
+    @property
+    def language(self) -> str:
+        return self.volunteer.language if self.volunteer else escalation.STAFF_LANGUAGE
+
+    @property
+    def actor(self) -> str:
+        return escalation.volunteer_actor(self.volunteer) if self.volunteer else "staff (SMS)"
+
+
+def handle_sms(session: Session, message_sid: str, from_raw: str, to_raw: str, body: str, now: datetime,
+               config: TaskConfig) -> str:
+    """Store one received SMS and act on it; returns what happened (for the log). The caller commits."""
+    if record_inbound(session, message_sid, from_raw or "", to_raw or "", body or "", now) is None:
+        return "duplicate"
+    sender = find_sender(session, caller_number(from_raw), config)
+    if sender is None:
+        log.info("SMS from unknown number %s: no answer", mask(caller_number(from_raw) or from_raw))
+        return "unknown sender"
+    parsed = parse_reply(body)
+    text, task = _answer(session, sender, parsed, now, config)
+    queue_sms(session, sender.number, text, f"reply:{message_sid}", now, task)
+    log.info("SMS from %s: %s #%s", sender.actor, parsed.intent, task.number if task else "-")
+    return parsed.intent
+
+
+def find_sender(session: Session, number: str | None, config: TaskConfig) -> Sender | None:
+    """The active volunteer with this number, staff, or None."""
+    if number is None:
+        return None
+    volunteer = session.scalar(select(Volunteer).where(Volunteer.phone == number, Volunteer.active.is_(True)))
+    if volunteer is not None:
+        return Sender(volunteer, number)
+    return Sender(None, number) if number == config.staff_number else None
+
+
+def tasks_of(session: Session, volunteer: Volunteer) -> list[CallbackTask]:
+    """Tasks offered to or accepted by the volunteer, oldest first."""
+    return list(session.scalars(select(CallbackTask).where(
+        CallbackTask.assigned_volunteer_id == volunteer.id,
+        CallbackTask.state.in_(("offered", "accepted"))).order_by(CallbackTask.number)))
+
+
+def _may_see(sender: Sender, task: CallbackTask) -> bool:
+    if sender.volunteer is None:
+        return True
+    own_house = task.audience == "volunteers" and task.house_id == sender.volunteer.house_id
+    return own_house or task.assigned_volunteer_id == sender.volunteer.id
+
+
+def _answer(session: Session, sender: Sender, parsed: ParsedReply, now: datetime,
+            config: TaskConfig) -> tuple[str, CallbackTask | None]:
+    lang = sender.language
+    mine = tasks_of(session, sender.volunteer) if sender.volunteer else []
+    listing = (render("mine", lang, numbers=", ".join(f"#{t.number}" for t in mine)) if mine
+               else render("none_mine", lang))
+    if parsed.intent == "help":
+        return render("help", lang, mine=listing), None
+    if parsed.intent == "unknown":
+        return render("not_understood", lang), None
+    if parsed.number is None:
+        if len(mine) != 1:
+            example = mine[0].number if mine else 17
+            return render("which", lang, example=example, mine=listing if mine else ""), None
+        task = mine[0]
+    else:
+        task = session.scalar(select(CallbackTask).where(CallbackTask.number == parsed.number))
+        if task is None or not _may_see(sender, task):
+            # The same answer for "no such task" and "not yours": numbers reveal nothing.
+            return render("unknown_task", lang, n=parsed.number), None
+    return _act(session, sender, parsed.intent, task, now, config), task
+
+
+def _act(session: Session, sender: Sender, intent: str, task: CallbackTask, now: datetime,
+         config: TaskConfig) -> str:
+    lang, volunteer = sender.language, sender.volunteer
+    if task.state in FINISHED:
+        return render("finished", lang, task)
+    if intent == "accept":
+        return _accept(session, sender, task, now, config)
+    if intent == "done":
+        move(task, "done", sender.actor, "reported done by SMS", now)
+        task.next_step_at = None
+        return render("done", lang, task)
+    holds = volunteer is not None and task.assigned_volunteer_id == volunteer.id
+    if not holds or task.state not in ("offered", "accepted"):
+        return render("not_yours", lang, task)
+    move(task, "declined", sender.actor, "declined by SMS", now)
+    escalation.offer_next(session, task, now, config, f"{sender.actor} declined", sender.actor, exclude=volunteer)
+    return render("declined", lang, task)
+
+
+def _accept(session: Session, sender: Sender, task: CallbackTask, now: datetime, config: TaskConfig) -> str:
+    lang, volunteer = sender.language, sender.volunteer
+    if task.state == "accepted":
+        if volunteer is not None and task.assigned_volunteer_id == volunteer.id:
+            return render("yours", lang, task)
+        holder = task.assigned_volunteer.name if task.assigned_volunteer else "das Büro"
+        return render("taken", lang, task, name=holder)
+    staff_knew = task.state in ("escalated", "expired")
+    move(task, "accepted", sender.actor, "accepted by SMS", now)
+    task.assigned_volunteer = volunteer
+    task.assigned_volunteer_id = volunteer.id if volunteer else None
+    # Volunteers get a reminder if it is not done in time; staff watch their own list.
+    task.next_step_at = now + config.reminder_after if volunteer else None
+    if staff_knew and volunteer is not None:
+        escalation.tell_staff(session, task, now, config, "taken_late", f"staff:{task.id}:taken:{volunteer.id}",
+                              name=volunteer.name)
+    return render("accepted", lang, task)

@@ -1,0 +1,101 @@
+"""The worker's jobs over one database and one Twilio client: send the outbox, run due steps, import the spool."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from ivr.calls.spool import finish_spooled, take_spooled
+from ivr.config import Settings
+from ivr.db.engine import make_engine, session_factory
+from ivr.db.models import SmsMessage
+from ivr.tasks.booking import book_spooled
+from ivr.tasks.config import TaskConfig
+from ivr.tasks.escalation import run_due_steps
+from ivr.tasks.sending import SendReport, send_due
+from ivr.telephony.twilio.client import TwilioRestClient
+
+log = logging.getLogger("hausruf.worker")
+
+
+def utcnow() -> datetime:
+    """The worker's clock."""
+    return datetime.now(timezone.utc)
+
+
+class Jobs:
+    """Opens its database engine and Twilio client on first use, so importing it costs nothing."""
+
+    def __init__(self, settings: Settings, config: TaskConfig | None = None, client: TwilioRestClient | None = None):
+        self.settings = settings
+        self.config = config or TaskConfig.for_settings(settings)
+        self._client = client
+        self._sessions = None
+
+    @property
+    def sessions(self):
+        if self._sessions is None:
+            self._sessions = session_factory(make_engine(self.settings.database_url))
+        return self._sessions
+
+    @property
+    def client(self) -> TwilioRestClient:
+        if self._client is None:
+            self._client = TwilioRestClient(self.settings)
+        return self._client
+
+    def send_outbox(self, now: datetime | None = None) -> SendReport:
+        """Send every due SMS (none without Twilio credentials: they wait in the outbox)."""
+        try:
+            self.client
+        except ValueError as exc:
+            log.warning("SMS stay in the outbox: %s", exc)
+            return SendReport()
+        with self.sessions() as session:
+            report = send_due(session, self.client, now or utcnow(), self.config, self.settings.public_url)
+        if report.sent or report.failed or report.retried or report.recovered:
+            log.info("outbox: %s", report)
+        return report
+
+    def next_retry_in(self, now: datetime | None = None) -> timedelta | None:
+        """How long until the earliest SMS waiting for a retry is due (None: nothing waits)."""
+        now = now or utcnow()
+        with self.sessions() as session:
+            earliest = session.scalar(select(func.min(SmsMessage.next_attempt_at)).where(
+                SmsMessage.direction == "outbound", SmsMessage.status.in_(("queued", "sending")),
+                SmsMessage.next_attempt_at.is_not(None)))
+        if earliest is None:
+            return None
+        if isinstance(earliest, str):  # func.min() bypasses the column type on SQLite
+            earliest = datetime.fromisoformat(earliest)
+        if earliest.tzinfo is None:
+            earliest = earliest.replace(tzinfo=timezone.utc)
+        return max(earliest - now, timedelta(0))
+
+    def run_steps(self, now: datetime | None = None) -> int:
+        """Offers, escalations, reminders and expiry that are due."""
+        with self.sessions() as session:
+            return run_due_steps(session, now or utcnow(), self.config)
+
+    def import_spool(self, now: datetime | None = None) -> int:
+        """Calls spooled while the database was down become staff callback tasks."""
+        entries = take_spooled(self.settings.data_dir)
+        if not entries:
+            return 0
+        with self.sessions() as session:
+            booked = book_spooled(session, entries, now or utcnow(), self.config)
+            session.commit()
+        finish_spooled(self.settings.data_dir)
+        log.info("booked %d staff callbacks for spooled missed calls", len(booked))
+        return len(booked)
+
+    def sweep(self, now: datetime | None = None) -> None:
+        """The periodic safety net: spool, due steps, then the outbox (steps may have queued SMS)."""
+        now = now or utcnow()
+        for job in (self.import_spool, self.run_steps, self.send_outbox):
+            try:
+                job(now)
+            except Exception:  # noqa: BLE001 - one failing job must not starve the others
+                log.exception("worker job %s failed", job.__name__)

@@ -1,0 +1,46 @@
+"""The SMS outbox: every outgoing SMS is a row written in the transaction of the change that causes it.
+
+The worker (ivr.tasks.sending) sends queued rows; the row, not the queue job, is the source of truth.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import CallbackTask, SmsMessage
+
+# Set on a session that queued an SMS, so the web app can wake the worker right after the commit.
+QUEUED_FLAG = "hausruf.sms_queued"
+
+
+def queue_sms(session: Session, to: str, body: str, key: str, now: datetime,
+              task: CallbackTask | None = None) -> SmsMessage:
+    """Add an outgoing SMS to the outbox once per key; a second call with the same key returns the first row."""
+    existing = _by_key(session, key)
+    if existing is not None:
+        return existing
+    message = SmsMessage(direction="outbound", to_number=to, from_number="", body=body, status="queued",
+                         attempts=0, next_attempt_at=now, idempotency_key=key[:100], created_at=now, task=task)
+    session.add(message)
+    session.info[QUEUED_FLAG] = True
+    return message
+
+
+def _by_key(session: Session, key: str) -> SmsMessage | None:
+    # Rows added in this transaction but not flushed yet count too (autoflush is on for select).
+    return session.scalar(select(SmsMessage).where(SmsMessage.idempotency_key == key[:100]))
+
+
+def record_inbound(session: Session, message_sid: str, from_number: str, to_number: str, body: str,
+                   now: datetime) -> SmsMessage | None:
+    """Store a received SMS; None if this MessageSid was stored before (Twilio retried the webhook)."""
+    if message_sid and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_sid == message_sid)):
+        return None
+    message = SmsMessage(direction="inbound", to_number=to_number[:20], from_number=from_number[:20],
+                         body=body[:1600], status="received", provider_sid=message_sid[:64] or None,
+                         created_at=now, sent_at=now)
+    session.add(message)
+    return message

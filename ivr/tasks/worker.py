@@ -1,0 +1,61 @@
+"""`hausruf worker`: the Huey consumer with the send, step and sweep jobs registered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from huey import Huey, crontab
+from huey.api import TaskWrapper
+
+from ivr.config import Settings
+from ivr.db.migrate import upgrade
+from ivr.tasks.jobs import Jobs
+from ivr.tasks.queue import make_huey
+
+log = logging.getLogger("hausruf.worker")
+
+# Retries further off than this are left to the minutely sweep instead of a scheduled job.
+SCHEDULE_RETRIES_WITHIN = timedelta(seconds=60)
+
+
+@dataclass
+class Queue:
+    """The Huey instance and the jobs registered on it."""
+
+    huey: Huey
+    jobs: Jobs
+    send_outbox: TaskWrapper
+    sweep: TaskWrapper
+
+
+def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
+    """Register the jobs on a Huey for settings.queue_url (the web app uses it to enqueue, the worker to run)."""
+    huey = make_huey(settings.queue_url)
+    jobs = jobs or Jobs(settings)
+
+    @huey.task(name="hausruf.send_outbox")
+    def send_outbox() -> None:
+        jobs.send_outbox()
+        wait = jobs.next_retry_in()
+        if wait is not None and wait <= SCHEDULE_RETRIES_WITHIN:
+            send_outbox.schedule(delay=max(1.0, wait.total_seconds()))
+
+    @huey.periodic_task(crontab(minute="*"), name="hausruf.sweep")
+    def sweep() -> None:
+        jobs.sweep()
+
+    return Queue(huey, jobs, send_outbox, sweep)
+
+
+def run_worker(settings: Settings, workers: int = 2) -> None:
+    """Run the consumer until SIGINT/SIGTERM; a first sweep at start picks up what a crash left."""
+    upgrade(settings.database_url)
+    queue = build_queue(settings)
+    queue.sweep()  # enqueue one right away: rows left in "sending" by a killed worker are resolved now
+    # A short poll interval keeps the embedded SQLite queue within a second of a webhook's kick.
+    consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
+                                          initial_delay=0.1, backoff=1.15, max_delay=1.0)
+    log.info("worker started: queue %s, %d threads", settings.queue_url.split("@")[-1], workers)
+    consumer.run()
