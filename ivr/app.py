@@ -1,4 +1,4 @@
-"""Hausruf: the phone hotline for older tenants of housing cooperatives."""
+"""The Flask app factory: every subsystem registers its blueprints, extensions and teardown here."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from ivr import db
+    from ivr.calls.contexts import CachedContexts
     from ivr.directory.routing import build_context
     from ivr.flows import runtime
     from ivr.telephony.twilio import webhooks
@@ -29,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _migrate(settings)
     db.init_app(app)
     runtime.init_app(app)
-    app.extensions["hausruf.context_builder"] = build_context
+    app.extensions["hausruf.context_builder"] = CachedContexts(build_context)
     # The only clock the web side reads; tests replace it to pin opening hours and escalations.
     app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
     app.register_blueprint(health.bp)

@@ -22,13 +22,21 @@ def _twiml(body: str) -> Response:
     return Response(body, status=200, mimetype=TWIML)
 
 
+def _one_writer():
+    """SQLite: one writing request at a time across all server processes (see ivr.db.writers)."""
+    from ivr.db.writers import sqlite_writer
+
+    return sqlite_writer(current_app.config["DATABASE_URL"])
+
+
 def never_dead_air(view):
     """Any failure answering a voice webhook still gives the caller a person (or a promised callback)."""
 
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         try:
-            return view(*args, **kwargs)
+            with _one_writer():
+                return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the caller must never hear silence, whatever broke
             log.exception("voice webhook %s failed; falling back to staff", request.path)
             settings = current_app.config["HAUSRUF"]

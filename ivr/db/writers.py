@@ -1,0 +1,51 @@
+"""One SQLite writer at a time, queued in the kernel rather than in SQLite's busy handler.
+
+Writers racing for SQLite's lock wait in its busy handler, which polls with sleeps of up to 100 ms
+(sqlite3.c, sqliteDefaultBusyCallback): under load that is the whole latency tail. A threading lock
+queues the threads of one process; an flock() on a file beside the database queues the processes,
+and the kernel wakes the next waiter the moment the lock is free. PostgreSQL needs neither: it
+locks the call's row (SELECT ... FOR UPDATE).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+_thread_locks: dict[str, threading.Lock] = {}
+_files: dict[str, int] = {}
+_guard = threading.Lock()
+
+
+def _lock_for(database: str) -> tuple[threading.Lock, int]:
+    with _guard:
+        if database not in _thread_locks:
+            path = Path(f"{database}.writer-lock")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _files[database] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            _thread_locks[database] = threading.Lock()
+        return _thread_locks[database], _files[database]
+
+
+@contextlib.contextmanager
+def _exclusive(database: str):
+    thread_lock, fd = _lock_for(database)
+    with thread_lock:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def sqlite_writer(database_url: str):
+    """A context manager serialising writers of this SQLite file; a no-op for other databases."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return contextlib.nullcontext()
+    return _exclusive(url.database)
