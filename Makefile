@@ -29,7 +29,8 @@ bench: setup
 	$(BIN)/python bench/speech.py
 
 docs: setup
-	$(BIN)/hausruf docs reference > docs/flow-reference.md
+	$(BIN)/hausruf docs reference -o docs/flow-reference.md
+	$(BIN)/hausruf schema > docs/flow.schema.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -130,3 +130,11 @@ def test_click_runner_reports_failures_with_exit_1(tmp_path):
     assert result.exit_code == 1
     assert "expected menu 'main_menu'; asked: care_menu" in result.output
     assert result.output.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_the_committed_json_schema_is_current():
+    import json
+
+    result = CliRunner().invoke(main, ["schema"])
+    assert json.loads(result.output) == json.loads((ROOT / "docs" / "flow.schema.json").read_text(encoding="utf-8")), \
+        "run `make docs` to refresh docs/flow.schema.json"
