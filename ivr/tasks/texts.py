@@ -17,7 +17,7 @@ ONE_SMS = 160
 TEXTS = {
     "de": {
         "offer": "Hausruf #{n}: {who}{house} bittet um Rückruf: {topic}. Tel. {phone}. "
-                 "Antwort: OK {n} = übernehme, NEIN {n} = kann nicht.",
+                 "OK {n} = übernehme, NEIN {n} = kann nicht.",
         "staff": "Hausruf #{n}: {who}{house} bittet um Rückruf: {topic}. Tel. {phone}. "
                  "Erledigt: ERLEDIGT {n}.",
         "escalated": "Hausruf #{n} ans Büro: {why} {who}{house}: {topic}. Tel. {phone}.",
@@ -51,7 +51,7 @@ TEXTS = {
     },
     "en": {
         "offer": "Hausruf #{n}: {who}{house} asks for a call back: {topic}. Tel. {phone}. "
-                 "Reply: OK {n} = I take it, NO {n} = can't.",
+                 "OK {n} = I take it, NO {n} = can't.",
         "staff": "Hausruf #{n}: {who}{house} asks for a call back: {topic}. Tel. {phone}. Done: DONE {n}.",
         "escalated": "Hausruf #{n} to the office: {why} {who}{house}: {topic}. Tel. {phone}.",
         "expired": "Hausruf #{n} expired, nobody took it: {who}{house}, tel. {phone}.",
@@ -117,13 +117,15 @@ def to_gsm(text: str) -> str:
     return text.translate(table)
 
 
-def spoken_phone(number: str) -> str:
-    """'+493023125301' -> '+49 30 23125301': readable and tappable on a phone."""
+def spoken_phone(number: str, home: str = "DE") -> str:
+    """'+493023125301' -> '030 23125301' (national at home, saves 4 characters), else '+44 20 ...'."""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(number, "DE"),
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        parsed = phonenumbers.parse(number, home)
     except phonenumbers.NumberParseException:
         return number
+    local = phonenumbers.region_code_for_number(parsed) == home
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL if local
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def render(key: str, language: str, task: CallbackTask | None = None, **fields) -> str:
@@ -150,5 +152,9 @@ def _shorten(key: str, lang: str, values: dict, field: str, text: str) -> str:
         return text
     excess = septets - ONE_SMS
     keep = max(4, len(original) - excess - 3)
-    values[field] = original[:keep].rstrip() + "..."
-    return to_gsm(TEXTS[lang][key].format(**values))
+    cut = original[:keep]
+    # End on a whole word when that costs little: "Hilfe mit Telefon, Computer..." not "Comp...".
+    if " " in cut[keep // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    values[field] = cut.rstrip(" ,;:.") + "..."
+    return to_gsm(TEXTS[lang][key].format(**values)).replace("....", "...")

@@ -1,0 +1,26 @@
+"""Reply parsing: from what volunteers type to (intent, number)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.tasks.replies import ParsedReply, parse_reply
+
+
+@pytest.mark.parametrize("text, intent, number", [
+    ("ok 17", "accept", 17), ("OK17", "accept", 17), ("ja 17", "accept", 17), ("nehme 17", "accept", 17),
+    ("übernehme 17", "accept", 17), ("ubernehme17", "accept", 17), ("Übernehme #17!", "accept", 17),
+    ("  Ok ,  17 !!", "accept", 17), ("okk 17", "accept", 17), ("0k 17", "accept", 17), ("Okay 17.", "accept", 17),
+    ("yes 17", "accept", 17), ("👍 17", "accept", 17), ("ok", "accept", None), ("Ja gerne", "accept", None),
+    ("erledigt 17", "done", 17), ("done 17", "done", 17), ("fertig 17", "done", 17), ("erledgt 17", "done", 17),
+    ("fretig 17", "done", 17), ("ok erledigt 17", "done", 17), ("ERLEDIGT", "done", None),
+    ("nein 17", "decline", 17), ("kann nicht 17", "decline", 17), ("no 17", "decline", 17),
+    ("nien 17", "decline", 17), ("geht leider nicht 17", "decline", 17), ("can not 17", "decline", 17),
+    ("keine Zeit 17", "decline", 17), ("ok kann nicht 17", "decline", 17), ("Nee", "decline", None),
+    ("?", "help", None), ("hilfe", "help", None), ("help", "help", None), ("Hilfe 17", "help", 17),
+    ("was?", "help", None),
+    ("17", "unknown", 17), ("hallo", "unknown", None), ("", "unknown", None), ("   ", "unknown", None),
+    ("ob 17", "unknown", 17),  # short words never guessed: "ob" is not "ok"
+])
+def test_replies_are_read_forgivingly(text, intent, number):
+    assert parse_reply(text) == ParsedReply(intent, number)
