@@ -52,8 +52,8 @@ def _migrate(settings: Settings) -> None:
 
 
 def _init_optional(app: Flask) -> None:
-    """Subsystems that register themselves: tasks and SMS, speech."""
-    for name in ("ivr.tasks.web", "speech.web"):
+    """Subsystems that register themselves: tasks and SMS, media streams, prompt audio."""
+    for name in ("ivr.tasks.web", "ivr.telephony.twilio.stream", "ivr.web.prompts"):
         try:
             module = __import__(name, fromlist=["init_app"])
         except ModuleNotFoundError as exc:

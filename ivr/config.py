@@ -43,6 +43,7 @@ class Settings:
     queue_url: str
     vosk_models: dict[str, str] = field(default_factory=dict)
     speech_enabled: bool = True
+    render_prompts_on_demand: bool = True  # render a missing prompt in the background after its first <Say>
     log_level: str = "INFO"
 
     @classmethod
@@ -72,6 +73,7 @@ class Settings:
             queue_url=_env("HAUSRUF_QUEUE_URL", f"sqlite:///{data_dir / 'huey.sqlite3'}"),
             vosk_models=_vosk_models(),
             speech_enabled=_env("HAUSRUF_SPEECH", "on") not in ("off", "0", "false", "no"),
+            render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
             log_level=_env("HAUSRUF_LOG_LEVEL", "INFO"),
         )
         values.update(overrides)

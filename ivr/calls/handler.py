@@ -39,6 +39,7 @@ class StepResult:
     language: str
     node: str | None
     stale: bool = False
+    revision: str = ""
 
 
 class CallHandler:
@@ -88,7 +89,8 @@ class CallHandler:
             # A key press and a spoken word raced, or Twilio retried: the first one won.
             log.info("call %s: stale %s for step %s (now %s)", call_sid, kind, expected_step, state.steps)
             result = self._advance(call, flow, state, Resume(), context, f"stale-{kind}", detail)
-            return StepResult(result.actions, result.step, result.language, result.node, stale=True)
+            return StepResult(result.actions, result.step, result.language, result.node, stale=True,
+                              revision=result.revision)
         return self._advance(call, flow, state, event, context, kind, detail)
 
     def _flow_of(self, call: Call) -> Flow:
@@ -120,7 +122,7 @@ class CallHandler:
         self.session.execute(insert(CallEvent.__table__).values(
             call_id=call.id, at=self.now, kind=kind, node=state.node or new_state.node,
             detail=detail[:500], outcome=summary))
-        return StepResult(actions, new_state.steps, flow.language, new_state.node)
+        return StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision)
 
     def _tenant_id(self, number: str | None) -> int | None:
         if not number:

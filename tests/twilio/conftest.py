@@ -22,7 +22,8 @@ def app_config(database_url: str, tmp_path, **overrides) -> dict:
     """Settings overrides for a test app: its own database and data folder, Twilio secrets set."""
     return {"database_url": database_url, "twilio_auth_token": AUTH_TOKEN, "public_url": PUBLIC_URL,
             "staff_number": STAFF, "phone_number": HOTLINE, "data_dir": tmp_path,
-            "prompts_dir": tmp_path / "prompts", "recordings_dir": tmp_path / "recordings", **overrides}
+            "prompts_dir": tmp_path / "prompts", "recordings_dir": tmp_path / "recordings",
+            "render_prompts_on_demand": False, **overrides}
 
 
 def load_demo_directory(app) -> None:

@@ -22,7 +22,7 @@ def server_env(tmp_path):
     env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{tmp_path / 'hotline.sqlite3'}", "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
            "HAUSRUF_PUBLIC_URL": f"http://127.0.0.1:{port}", "HAUSRUF_STAFF_NUMBER": STAFF,
            "HAUSRUF_PHONE_NUMBER": "+4927150199999", "HAUSRUF_DATA_DIR": str(tmp_path),
-           "HAUSRUF_SPEECH": "off"}
+           "HAUSRUF_SPEECH": "off", "HAUSRUF_RENDER_PROMPTS": "off"}
     hausruf = str(Path(sys.executable).parent / "hausruf")
     import os
 

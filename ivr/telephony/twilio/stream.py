@@ -1,0 +1,174 @@
+"""Speech on live calls: Twilio media streams into a Vosk menu recogniser, a match moves the call on.
+
+While a menu listens, its TwiML forks the caller's audio (<Start><Stream>, inbound track, mu-law
+8 kHz in 20 ms frames) to WebSocket /twilio/stream with the call's step and menu as parameters.
+One recogniser per stream listens for that menu's words only. On a confident match the call is
+redirected with a REST update to /twilio/voice/speech?step=N&phrase=..., the same engine step a
+key press reaches. Keys keep working whatever happens here: a failed model, stream or REST call is
+logged and the Gather goes on; the step in the URL makes a key press and a word resolve once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from urllib.parse import urlencode
+
+from flask import Flask, Response, current_app, request
+from flask_sock import Sock
+from sqlalchemy import select
+
+from ivr.calls.handler import StepResult
+from ivr.engine import menu_phrases
+from ivr.engine.actions import Ask
+from ivr.flows.model import MenuNode
+from ivr.telephony.twilio.signature import signed_url
+from ivr.telephony.twilio.translate import MediaStream
+
+log = logging.getLogger("hausruf.stream")
+STREAM_NAME = "hausruf-menu"
+STREAM_PATH = "/twilio/stream"
+IDLE_SECONDS = 60  # Twilio sends a frame every 20 ms; a minute of nothing means the peer is gone
+
+
+def websocket_url(public_url: str) -> str:
+    """wss://host/twilio/stream for https://host (ws:// for plain http, used in tests)."""
+    scheme, rest = public_url.split("://", 1)
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}{STREAM_PATH}"
+
+
+class SpeechStreams:
+    """Decides, per TwiML answer, whether to start a menu stream and stop the previous one."""
+
+    def __init__(self, settings, registry):
+        self.settings = settings
+        self.registry = registry
+
+    def enabled_for(self, language: str) -> bool:
+        return bool(self.settings.speech_enabled and self.settings.public_url
+                    and language in self.registry.languages)
+
+    def stream_for(self, call_sid: str, result: StepResult) -> MediaStream | None:
+        ask = next((a for a in result.actions if isinstance(a, Ask)), None)
+        if ask is None or not self.enabled_for(result.language):
+            return None
+        params = (("step", str(result.step)), ("node", ask.node), ("language", result.language),
+                  ("revision", result.revision))
+        return MediaStream(url=websocket_url(self.settings.public_url), name=STREAM_NAME, parameters=params)
+
+    def stop_for(self, call_sid: str, result: StepResult) -> str | None:
+        # The first answer of a call has no stream to stop; every later one stops the menu's stream.
+        return STREAM_NAME if self.enabled_for(result.language) and result.step > 1 else None
+
+
+class StreamSession:
+    """One media stream: feeds frames to the recogniser and acts once on a match."""
+
+    def __init__(self, app: Flask, ws):
+        self.app = app
+        self.ws = ws
+        self.recognizer = None
+        self.call_sid = ""
+        self.step = 0
+
+    def run(self) -> None:
+        while True:
+            raw = self.ws.receive(timeout=IDLE_SECONDS)
+            if raw is None:
+                return
+            message = json.loads(raw)
+            event = message.get("event")
+            match = None
+            if event == "start":
+                self._start(message.get("start") or {})
+            elif event == "media" and self.recognizer is not None:
+                payload = (message.get("media") or {}).get("payload", "")
+                match = self.recognizer.feed_mulaw(base64.b64decode(payload))
+            elif event == "stop":
+                match = self.recognizer.finish() if self.recognizer is not None else None
+                if match is None:
+                    return
+            if match is not None:
+                self._act(match.phrase)
+                return
+
+    def _start(self, start: dict) -> None:
+        from speech.recognizer import MenuRecognizer
+
+        params = start.get("customParameters") or {}
+        self.call_sid = start.get("callSid", "")
+        self.step = int(params.get("step", "0"))
+        language = params.get("language", "")
+        flows = self.app.extensions["hausruf.flows"].current()
+        flow = flows.by_revision(params.get("revision", ""))
+        node = flow.nodes.get(params.get("node", "")) if flow else None
+        if not isinstance(node, MenuNode):
+            log.warning("stream for call %s names no menu (%s); ignoring its audio", self.call_sid, params)
+            return
+        model = self.app.extensions["hausruf.speech_models"].get(language)
+        self.recognizer = MenuRecognizer(model, list(menu_phrases(flow, node)))
+
+    def _act(self, phrase: str) -> None:
+        """Redirect the live call to the speech step, unless the call has moved on meanwhile."""
+        if not self._still_waiting():
+            log.info("call %s: heard %r too late (step %s passed)", self.call_sid, phrase, self.step)
+            return
+        settings = self.app.config["HAUSRUF"]
+        url = f"{settings.public_url}/twilio/voice/speech?" + urlencode({"step": self.step, "phrase": phrase})
+        try:
+            self.app.extensions["hausruf.rest_client"]().redirect_call(self.call_sid, url)
+            log.info("call %s: heard %r at step %s", self.call_sid, phrase, self.step)
+        except Exception:  # noqa: BLE001 - the keypad still works; never let speech break a call
+            log.exception("call %s: could not redirect after speech", self.call_sid)
+
+    def _still_waiting(self) -> bool:
+        from ivr.db import session_factory, engine_of
+        from ivr.db.models import Call
+
+        with session_factory(engine_of(self.app))() as session:
+            state = session.scalar(select(Call.state).where(Call.call_sid == self.call_sid))
+        return bool(state) and state.get("steps") == self.step and state.get("waiting") == "menu"
+
+
+def _check_handshake():
+    """403 before the WebSocket upgrade when the handshake is not signed by Twilio."""
+    if request.path != STREAM_PATH:
+        return None
+    settings = current_app.config["HAUSRUF"]
+    if not (settings.twilio_auth_token and settings.public_url):
+        return Response("forbidden\n", status=403)
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(settings.twilio_auth_token)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    # Twilio signs the wss:// URL of the handshake; accept the https:// spelling of it as well.
+    candidates = (signed_url(websocket_url(settings.public_url).rsplit(STREAM_PATH, 1)[0], request.path,
+                             request.query_string),
+                  signed_url(settings.public_url, request.path, request.query_string))
+    if signature and any(validator.validate(url, {}, signature) for url in candidates):
+        return None
+    log.warning("403 for media stream handshake from %s: missing or bad X-Twilio-Signature", request.remote_addr)
+    return Response("forbidden: bad or missing Twilio signature\n", status=403)
+
+
+def init_app(app: Flask) -> None:
+    """Register the media-stream WebSocket and tell the webhooks to start streams in menus."""
+    from speech.models import ModelRegistry
+
+    from ivr.telephony.twilio.client import TwilioRestClient
+
+    settings = app.config["HAUSRUF"]
+    registry = ModelRegistry(settings.vosk_models)
+    app.extensions["hausruf.speech_models"] = registry
+    app.extensions["hausruf.speech_streams"] = SpeechStreams(settings, registry)
+    app.extensions.setdefault("hausruf.rest_client", lambda: TwilioRestClient(settings))
+    app.before_request(_check_handshake)
+    sock = Sock(app)
+
+    @sock.route(STREAM_PATH)
+    def media_stream(ws):
+        try:
+            StreamSession(app, ws).run()
+        except Exception:  # noqa: BLE001 - a broken stream must not disturb the call; keys still work
+            log.exception("media stream failed")

@@ -1,0 +1,83 @@
+"""Prompt audio for <Play>: rendered files served at /prompts/<language>/<file>, rendered on demand.
+
+A prompt plays from a file when one exists (rendered by `hausruf prompts build`, or a staff
+recording); otherwise Twilio's <Say> speaks it this once and the file is rendered in the
+background, so templated prompts (with the caller's name) are cached after their first use.
+Rendering never happens inside a webhook: espeak takes longer than a caller should wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, Flask, abort, current_app, send_from_directory
+
+log = logging.getLogger("hausruf.prompts")
+bp = Blueprint("prompts", __name__)
+FILE_NAME = re.compile(r"^[0-9a-f]{20}(\.recorded)?\.wav$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+class PromptUrls:
+    """prompt_url(text, language) for the TwiML renderer: a URL when the audio exists, else None."""
+
+    def __init__(self, renderer, public_url: str | None, on_demand: bool = True):
+        self.renderer = renderer
+        self.public_url = public_url
+        self.on_demand = on_demand
+        # One background renderer: pyttsx3 is not thread-safe (speech.tts serialises it anyway).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-render")
+        self._pending: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str, language: str) -> str | None:
+        if not self.public_url:
+            return None
+        path = self.renderer.path_for(text, language)
+        if path.is_file():
+            return f"{self.public_url}/prompts/{language}/{path.name}"
+        if self.on_demand:
+            self.render_later(text, language)
+        return None
+
+    def render_later(self, text: str, language: str):
+        """Queue a render unless one is queued already; returns the future (or None)."""
+        key = (text, language)
+        with self._lock:
+            if key in self._pending:
+                return None
+            self._pending.add(key)
+        return self._executor.submit(self._render, key)
+
+    def _render(self, key: tuple[str, str]) -> None:
+        try:
+            self.renderer.render(*key)
+        except Exception:  # noqa: BLE001 - <Say> keeps working; the log says what espeak disliked
+            log.exception("could not render prompt %r", key[0][:60])
+        finally:
+            with self._lock:
+                self._pending.discard(key)
+
+
+@bp.get("/prompts/<language>/<name>")
+def prompt_file(language: str, name: str):
+    """The audio of one prompt (names are hashes: nothing here can be listed or guessed)."""
+    if not (LANGUAGE.match(language) and FILE_NAME.match(name)):
+        abort(404)
+    folder = current_app.config["HAUSRUF"].prompts_dir / language
+    return send_from_directory(folder, name, mimetype="audio/wav", max_age=86400)
+
+
+def init_app(app: Flask) -> None:
+    """Serve prompt files and give the TwiML renderer their URLs."""
+    from speech.prompts import PromptRenderer
+
+    settings = app.config["HAUSRUF"]
+    renderer = PromptRenderer(settings.prompts_dir, overrides_dir=settings.flows_dir / "prompts")
+    app.extensions["hausruf.prompt_renderer"] = renderer
+    app.extensions["hausruf.prompt_url"] = PromptUrls(renderer, settings.public_url,
+                                                      on_demand=settings.render_prompts_on_demand)
+    app.register_blueprint(bp)
