@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speech.audio import TELEPHONE_RATE, frames, pcm_to_mulaw, read_wav, to_telephone
+from speech.audio import FRAME_BYTES, MULAW_SILENCE, TELEPHONE_RATE, frames, pcm_to_mulaw, read_wav, to_telephone
 from speech.recognizer import Match, MenuRecognizer
 
 
@@ -45,4 +45,8 @@ def recognize_frames(recognizer: MenuRecognizer, stream: list[bytes]) -> Match |
 def recognize_wav(recognizer: MenuRecognizer, path: str | os.PathLike) -> Match | None:
     """Run a menu recogniser over a WAV file (any rate), for `hausruf call --audio FILE.wav`."""
     samples, rate = read_wav(path)
-    return recognize_frames(recognizer, list(frames(pcm_to_mulaw(to_telephone(samples, rate)))))
+    # A caller is quiet before and after the word; a recording cut tight to the word is not, and the
+    # recogniser's end-of-speech rule needs the quiet after it (speech.endpoint).
+    quiet = [bytes([MULAW_SILENCE]) * FRAME_BYTES]
+    spoken = list(frames(pcm_to_mulaw(to_telephone(samples, rate))))
+    return recognize_frames(recognizer, quiet * 15 + spoken + quiet * 50)

@@ -39,6 +39,11 @@ def check_command(paths: tuple[str, ...]) -> None:
         paths = (str(Settings.from_env().flows_dir),)
     shown_paths = [display_path(p) for p in paths]
     problems = check_paths(shown_paths)
+    models = Settings.from_env().vosk_models
+    if models:  # only when the operator configured speech: loading a model takes seconds
+        from ivr.flows.vocabulary import check_vocabulary
+
+        problems = sorted(problems + check_vocabulary(shown_paths, models))
     for problem in problems:
         click.echo(str(problem))
     files, _ = expand_paths(shown_paths)

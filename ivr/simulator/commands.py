@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from ivr.config import Settings
+from ivr.engine.actions import Ask
+from ivr.engine.events import NoInput, WordsSpoken
 from ivr.simulator.conversation import load_test_files, parse_tests, run_test
 from ivr.simulator.directory import DirectoryContexts
 from ivr.simulator.inputs import InputError, event_for_line
@@ -60,7 +62,9 @@ def _flows(settings: Settings, flow: str | None):
 @click.option("--language", default=None, help="Flow language (default: the caller's, else the configured one).")
 @click.option("--directory", "directory_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Directory folder to load into a temporary database instead of the configured database.")
-def call_command(number, flow, at, language, directory_dir):
+@click.option("--audio", "audio_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A WAV file the caller speaks at the next menu (repeatable); recognised offline with Vosk.")
+def call_command(number, flow, at, language, directory_dir, audio_files):
     """Simulate a call in the terminal: one key or spoken word per line on stdin.
 
     An empty line is silence; at a dial type completed, busy, no-answer or failed; at a recording
@@ -79,6 +83,9 @@ def call_command(number, flow, at, language, directory_dir):
     click.echo(describe_caller(number, context.caller))
     call = SimulatedCall(chosen, context)
     _show(call.start())
+    audio = list(audio_files)
+    while audio and isinstance(call.waiting_for, Ask) and not call.state.finished:
+        _show(call.send(_hear_audio(audio.pop(0), call.waiting_for, settings)))
     while not call.state.finished:
         line = sys.stdin.readline()
         if not line:
@@ -92,6 +99,23 @@ def call_command(number, flow, at, language, directory_dir):
             continue
         click.echo(f"caller: {_caller_line(line)}")
         _show(call.send(event))
+
+
+def _hear_audio(path: str, ask: Ask, settings: Settings):
+    """Run the menu's recogniser over a WAV file, as the media stream would on a live call."""
+    from speech.recognizer import MenuRecognizer, MissingModelError, ModelRegistry
+    from speech.simulate import recognize_wav
+
+    try:
+        model = ModelRegistry(settings.vosk_models).get(ask.language)
+    except MissingModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    match = recognize_wav(MenuRecognizer(model, list(ask.phrases)), path)
+    if match is None:
+        click.echo(f"caller speaks {path}: nothing recognised (treated as silence)")
+        return NoInput()
+    click.echo(f"caller speaks {path}: heard {match.phrase!r} (confidence {match.confidence:.2f})")
+    return WordsSpoken(match.phrase)
 
 
 def _caller_line(line: str) -> str:
