@@ -91,10 +91,38 @@ class Jobs:
         log.info("booked %d staff callbacks for spooled missed calls", len(booked))
         return len(booked)
 
+    def transcribe_messages(self, now: datetime | None = None) -> int:
+        """Recorded messages not yet transcribed: fetch, transcribe offline, attach; then purge old audio."""
+        from sqlalchemy import select
+
+        from ivr.calls.recordings import purge_recordings, transcribe_message
+        from ivr.db.models import CallbackTask
+
+        done = 0
+        with self.sessions() as session:
+            pending = session.scalars(select(CallbackTask.recording_ref).where(
+                CallbackTask.recording_ref.like("RE%"), CallbackTask.transcript.is_(None))).all()
+        for recording_sid in pending:
+            with self.sessions() as session:
+                if transcribe_message(session, self.settings, self.speech_models, recording_sid) is not None:
+                    session.commit()
+                    done += 1
+        purge_recordings(self.settings, now)
+        return done
+
+    @property
+    def speech_models(self):
+        """Vosk models of this worker process, loaded on first use."""
+        if getattr(self, "_speech_models", None) is None:
+            from speech.models import ModelRegistry
+
+            self._speech_models = ModelRegistry(self.settings.vosk_models)
+        return self._speech_models
+
     def sweep(self, now: datetime | None = None) -> None:
         """The periodic safety net: spool, due steps, then the outbox (steps may have queued SMS)."""
         now = now or utcnow()
-        for job in (self.import_spool, self.run_steps, self.send_outbox):
+        for job in (self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages):
             try:
                 job(now)
             except Exception:  # noqa: BLE001 - one failing job must not starve the others

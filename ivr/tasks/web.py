@@ -31,11 +31,19 @@ class OutboxKick:
         self._queue = None
 
     def __call__(self) -> None:
+        self.queue.send_outbox()
+
+    @property
+    def queue(self):
         from ivr.tasks.worker import build_queue
 
         if self._queue is None:
             self._queue = build_queue(self.settings)
-        self._queue.send_outbox()
+        return self._queue
+
+    def transcribe(self, call_sid: str, recording_sid: str, recording_url: str) -> None:
+        """A recording is ready at Twilio: wake the worker to fetch and transcribe it."""
+        self.queue.transcribe()
 
 
 def init_app(app: Flask) -> None:
@@ -43,6 +51,7 @@ def init_app(app: Flask) -> None:
     settings: Settings = app.config["HAUSRUF"]
     app.extensions["hausruf.book_callback"] = book_callback
     app.extensions.setdefault("hausruf.sms_kick", OutboxKick(settings))
+    app.extensions.setdefault("hausruf.recording_jobs", app.extensions["hausruf.sms_kick"].transcribe)
     app.register_blueprint(bp)
     sessions = app.extensions["hausruf.db"]
 

@@ -28,6 +28,7 @@ class Queue:
     jobs: Jobs
     send_outbox: TaskWrapper
     sweep: TaskWrapper
+    transcribe: TaskWrapper
 
 
 def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
@@ -46,7 +47,11 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
     def sweep() -> None:
         jobs.sweep()
 
-    return Queue(huey, jobs, send_outbox, sweep)
+    @huey.task(name="hausruf.transcribe")
+    def transcribe() -> None:
+        jobs.transcribe_messages()
+
+    return Queue(huey, jobs, send_outbox, sweep, transcribe)
 
 
 def run_worker(settings: Settings, workers: int = 2) -> None:

@@ -22,6 +22,7 @@ ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "secret"
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages\.json$")
 CALL = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)\.json$")
+RECORDING = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Recordings/(?P<sid>RE\w+)\.(?P<ext>wav|json)$")
 
 
 @dataclass
@@ -55,6 +56,8 @@ class TwilioStandIn:
         self.requests: list[Recorded] = []
         self.messages: list[dict] = []
         self.call_updates: list[dict] = []
+        self.recordings: dict[str, bytes] = {}  # RecordingSid -> WAV bytes, put there by tests
+        self.deleted_recordings: list[str] = []
         self.failures: dict[str, Failure] = {}
         self.arrived = threading.Condition()
         self.clock = lambda: datetime.now(timezone.utc)  # tests with a fake clock set theirs
@@ -176,6 +179,14 @@ def _handler_for(standin: TwilioStandIn):
             match = MESSAGES.match(recorded.path)
             if not recorded.authorised:
                 return self._send(401, error_body(401, 20003, "Authenticate"))
+            recording = RECORDING.match(recorded.path)
+            if recording and recording["ext"] == "wav" and recording["sid"] in standin.recordings:
+                audio = standin.recordings[recording["sid"]]
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/x-wav")
+                self.send_header("Content-Length", str(len(audio)))
+                self.end_headers()
+                return self.wfile.write(audio)
             if not match or match["account"] != standin.account_sid:
                 return self._send(404, error_body(404, 20404, "The requested resource was not found"))
             found = [m for m in reversed(standin.messages)  # Twilio lists newest first
@@ -184,6 +195,18 @@ def _handler_for(standin: TwilioStandIn):
             self._send(200, {"messages": found[:size], "start": 0, "end": max(0, min(size, len(found)) - 1),
                              "page": 0, "page_size": size, "first_page_uri": recorded.path,
                              "next_page_uri": None, "previous_page_uri": None, "uri": recorded.path})
+
+        def do_DELETE(self):
+            recorded, _ = self._record({})
+            recording = RECORDING.match(recorded.path)
+            if not recorded.authorised:
+                return self._send(401, error_body(401, 20003, "Authenticate"))
+            if not recording or standin.recordings.pop(recording["sid"], None) is None:
+                return self._send(404, error_body(404, 20404, "The requested resource was not found"))
+            standin.deleted_recordings.append(recording["sid"])
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))

@@ -23,7 +23,7 @@ def app_config(database_url: str, tmp_path, **overrides) -> dict:
     return {"database_url": database_url, "twilio_auth_token": AUTH_TOKEN, "public_url": PUBLIC_URL,
             "staff_number": STAFF, "phone_number": HOTLINE, "data_dir": tmp_path,
             "prompts_dir": tmp_path / "prompts", "recordings_dir": tmp_path / "recordings",
-            "render_prompts_on_demand": False, **overrides}
+            "render_prompts_on_demand": False, "queue_url": f"sqlite:///{tmp_path / 'huey.sqlite3'}", **overrides}
 
 
 def load_demo_directory(app) -> None:

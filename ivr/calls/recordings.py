@@ -1,0 +1,93 @@
+"""Spoken messages: fetched from Twilio, transcribed offline, attached to their task, deleted in time.
+
+The audio is copied to our server and then deleted at Twilio, so a caller's voice is kept in one
+place only; the local copy is deleted after HAUSRUF_RECORDING_RETENTION_DAYS (default 30). The
+transcript uses the model's full vocabulary: a message can be about anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.db.models import Call, CallbackTask
+
+log = logging.getLogger("hausruf.recordings")
+DEFAULT_RETENTION_DAYS = 30
+
+
+def retention_days() -> int:
+    """How long local recordings are kept, from HAUSRUF_RECORDING_RETENTION_DAYS."""
+    return int(os.environ.get("HAUSRUF_RECORDING_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+
+
+def local_path(settings: Settings, recording_sid: str) -> Path:
+    """Where our copy of a recording lives."""
+    return settings.recordings_dir / f"{recording_sid}.wav"
+
+
+def _api(settings: Settings) -> str:
+    return (settings.twilio_api_base or "https://api.twilio.com").rstrip("/")
+
+
+def fetch_recording(settings: Settings, recording_sid: str) -> Path:
+    """Download the recording as WAV (Twilio serves RecordingUrl + ".wav"), written atomically."""
+    url = f"{_api(settings)}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
+    response = requests.get(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=60)
+    response.raise_for_status()
+    target = local_path(settings, recording_sid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(response.content)
+    partial.replace(target)
+    return target
+
+
+def delete_at_twilio(settings: Settings, recording_sid: str) -> None:
+    """Remove Twilio's copy once ours is safe (DELETE .../Recordings/{sid}.json)."""
+    url = f"{_api(settings)}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.json"
+    response = requests.delete(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=30)
+    if response.status_code not in (204, 404):
+        response.raise_for_status()
+
+
+def transcribe_message(session: Session, settings: Settings, models, recording_sid: str) -> CallbackTask | None:
+    """Fetch, transcribe and attach one recording to the task that references it; None if no task yet."""
+    from speech.transcribe import transcribe_wav
+
+    task = session.scalar(select(CallbackTask).where(CallbackTask.recording_ref == recording_sid))
+    if task is None:
+        return None
+    path = local_path(settings, recording_sid)
+    if not path.exists():
+        path = fetch_recording(settings, recording_sid)
+    language = session.scalar(select(Call.flow_language).where(Call.id == task.call_id)) or settings.default_language
+    if language in models.languages:
+        task.transcript = transcribe_wav(path, models.get(language))[:4000]
+    else:
+        log.warning("no Vosk model for '%s': message %s kept without transcript", language, recording_sid)
+        task.transcript = ""  # looked at; staff listen to the recording instead
+    delete_at_twilio(settings, recording_sid)
+    return task
+
+
+def purge_recordings(settings: Settings, now: datetime | None = None, days: int | None = None) -> int:
+    """Delete local recordings older than the retention period; returns how many were deleted."""
+    folder = settings.recordings_dir
+    if not folder.is_dir():
+        return 0
+    cutoff = (now.timestamp() if now else time.time()) - (days if days is not None else retention_days()) * 86400
+    deleted = 0
+    for path in folder.glob("*.wav"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
