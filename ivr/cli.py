@@ -25,13 +25,7 @@ def main() -> None:
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not name.startswith(exc.name or "?"):  # a real missing dependency, not a subsystem still being built
-                raise
-            continue
-        module.register(main)
+        importlib.import_module(name).register(main)
 
 
 _register()
