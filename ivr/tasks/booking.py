@@ -52,8 +52,10 @@ def book_spooled(session: Session, entries: list[dict], now: datetime, config: T
     """Staff callback tasks for calls that reached the hotline while the database was down (ivr.calls.spool)."""
     booked = []
     for entry in entries:
-        marker = f"spooled call {entry.get('call_sid', '')} at {entry.get('at', '')}"
-        # take_spooled hands out entries again after a crash before finish_spooled: book each once.
+        # One task per call: every failing webhook of a call spools it again, and take_spooled hands
+        # out entries again after a crash before finish_spooled.
+        sid = entry.get("call_sid", "")
+        marker = f"spooled call {sid}" if sid else f"spooled call at {entry.get('at', '')}"
         if session.scalar(select(TaskTransition.id).where(TaskTransition.reason == marker)) is not None:
             continue
         caller = find_caller(session, entry.get("from"))

@@ -104,6 +104,13 @@ def test_spooled_missed_calls_become_staff_tasks_once(app, db, jobs, tmp_path):
     assert jobs.import_spool(NOW) == 0
 
 
+def test_a_call_spooled_by_several_failing_webhooks_becomes_one_task(app, db, jobs, tmp_path):
+    for reason in ("incoming call failed", "gather failed", "dial failed"):
+        spool_missed_call(tmp_path, "CA" + "6" * 32, "+493023125301", reason)
+    assert jobs.import_spool(NOW) == 1
+    assert only_task(db).callback_number == "+493023125301"
+
+
 def test_a_crash_before_the_spool_was_finished_does_not_book_twice(app, db, jobs, tmp_path, config):
     from ivr.calls.spool import take_spooled
     from ivr.tasks.booking import book_spooled

@@ -60,6 +60,12 @@ def test_junk_or_missing_fields_still_get_valid_twiml(twilio, form):
     assert reply.xml.find(".//Say") is not None
 
 
+def test_a_failure_without_a_caller_number_spools_nothing_to_call_back(twilio, app):
+    reply = twilio.post("/twilio/voice", {"From": ""})  # no CallSid: the webhook fails, the caller hears staff
+    assert reply.status == 200 and reply.xml.find(".//Number").text == "+4927150100000"
+    assert not (app.config["HAUSRUF"].data_dir / "spool" / "missed-calls.jsonl").exists()
+
+
 @pytest.mark.parametrize("path", ["/twilio/voice/gather?step=abc", "/twilio/voice/dial", "/twilio/voice/record",
                                   "/twilio/voice/nonsense/deeper", "/twilio/voice/noinput?step=-1"])
 def test_junk_on_follow_up_webhooks_gets_valid_twiml(twilio, path):

@@ -49,8 +49,11 @@ def never_dead_air(view):
 
 def _remember_caller(settings, reason: str) -> None:
     """Keep the caller's number even when the database is the thing that failed."""
+    caller = request.form.get("From", "")
+    if not caller:  # junk or a withheld number: there is nobody to call back
+        return
     try:
-        spool_missed_call(settings.data_dir, request.form.get("CallSid", ""), request.form.get("From", ""), reason)
+        spool_missed_call(settings.data_dir, request.form.get("CallSid", ""), caller, reason)
     except OSError:
         log.exception("could not spool the missed call either")
 
