@@ -24,8 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ivr.calls.contexts import CachedContexts
     from ivr.directory.routing import build_context
     from ivr.flows import runtime
-    from ivr.telephony.twilio import webhooks
-    from ivr.web import health
+    from ivr.tasks import web as tasks_web
+    from ivr.telephony.twilio import stream, webhooks
+    from ivr.web import health, prompts
 
     _migrate(settings)
     db.init_app(app)
@@ -35,7 +36,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
-    _init_optional(app)
+    # Subsystems that register their own routes and extensions.
+    tasks_web.init_app(app)
+    stream.init_app(app)
+    prompts.init_app(app)
     if not (settings.twilio_auth_token and settings.public_url):
         log.warning("TWILIO_AUTH_TOKEN or HAUSRUF_PUBLIC_URL not set: every /twilio/* request gets 403")
     return app
@@ -49,15 +53,3 @@ def _migrate(settings: Settings) -> None:
         upgrade(settings.database_url)
     except Exception:  # noqa: BLE001 - calls still get the staff fallback; the log says why
         log.exception("database migration failed; calls will fall back to staff until it is fixed")
-
-
-def _init_optional(app: Flask) -> None:
-    """Subsystems that register themselves: tasks and SMS, media streams, prompt audio."""
-    for name in ("ivr.tasks.web", "ivr.telephony.twilio.stream", "ivr.web.prompts"):
-        try:
-            module = __import__(name, fromlist=["init_app"])
-        except ModuleNotFoundError as exc:
-            if not name.startswith(exc.name or "?"):
-                raise
-            continue
-        module.init_app(app)

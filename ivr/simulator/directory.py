@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,9 +68,7 @@ class DirectoryContexts:
         from ivr.directory.routing import build_context
 
         with self._sessions() as session:
-            context = build_context(session, number, when.astimezone(timezone.utc), self.settings)
-        # Routing gives `now` in the cooperative's zone; keep the caller's pinned wall time exactly.
-        return replace(context, now=when.astimezone(context.now.tzinfo)) if context.now.tzinfo else context
+            return build_context(session, number, when.astimezone(timezone.utc), self.settings)
 
     def __exit__(self, *exc) -> None:
         if self._engine is not None:

@@ -123,10 +123,10 @@ class StreamSession:
             log.exception("call %s: could not redirect after speech", self.call_sid)
 
     def _still_waiting(self) -> bool:
-        from ivr.db import session_factory, engine_of
+        from ivr.db import EXTENSION
         from ivr.db.models import Call
 
-        with session_factory(engine_of(self.app))() as session:
+        with self.app.extensions[EXTENSION]() as session:
             state = session.scalar(select(Call.state).where(Call.call_sid == self.call_sid))
         return bool(state) and state.get("steps") == self.step and state.get("waiting") == "menu"
 
