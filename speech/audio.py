@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import tempfile
@@ -29,11 +30,18 @@ def _decode_table() -> np.ndarray:
 
 
 _DECODE = _decode_table()
+_SQUARES = _DECODE.astype(np.float64) ** 2  # a frame's energy is a table look-up and a sum, no multiplying
 
 
 def mulaw_to_pcm(data: bytes) -> np.ndarray:
     """Decode mu-law bytes to 16-bit PCM samples."""
     return _DECODE[np.frombuffer(data, dtype=np.uint8)]
+
+
+def mulaw_level_db(data: bytes) -> float:
+    """Loudness of mu-law audio: 10 log10 of the mean square sample (0 for silence, ~90 for full scale)."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    return 10 * math.log10(float(_SQUARES[codes].mean()) + 1.0) if len(codes) else 0.0
 
 
 def pcm_to_mulaw(samples: np.ndarray) -> bytes:

@@ -94,20 +94,24 @@ class StreamSession:
                 return
 
     def _start(self, start: dict) -> None:
-        from speech.recognizer import MenuRecognizer
-
         params = start.get("customParameters") or {}
         self.call_sid = start.get("callSid", "")
         self.step = int(params.get("step", "0"))
+        self.recognizer = self._menu_recognizer(params)
+
+    def _menu_recognizer(self, params: dict):
+        """A recogniser for the menu the stream's parameters name, or None when they name no menu."""
+        from speech.recognizer import MenuRecognizer
+
         language = params.get("language", "")
         flows = self.app.extensions["hausruf.flows"].current()
         flow = flows.by_revision(params.get("revision", ""))
         node = flow.nodes.get(params.get("node", "")) if flow else None
         if not isinstance(node, MenuNode):
             log.warning("stream for call %s names no menu (%s); ignoring its audio", self.call_sid, params)
-            return
+            return None
         model = self.app.extensions["hausruf.speech_models"].get(language)
-        self.recognizer = MenuRecognizer(model, list(menu_phrases(flow, node)))
+        return MenuRecognizer(model, list(menu_phrases(flow, node)))
 
     def _act(self, phrase: str) -> None:
         """Redirect the live call to the speech step, unless the call has moved on meanwhile."""

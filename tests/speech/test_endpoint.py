@@ -1,0 +1,49 @@
+"""End of speech from frame levels: noise floor, the word's own peak, pauses, clicks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from speech.audio import mulaw_level_db, pcm_to_mulaw
+from speech.endpoint import END, NOISE, PAUSE, SILENCE, SPEECH, EndOfSpeech
+
+
+def states(levels: list[float], endpoint: EndOfSpeech | None = None) -> list[str]:
+    endpoint = endpoint or EndOfSpeech(pause_frames=6, end_frames=10)
+    return [endpoint.push(level) for level in levels]
+
+
+def test_quiet_line_is_silence():
+    assert set(states([0.0] * 50 + [30.0] * 50)) == {SILENCE}
+
+
+def test_a_fading_tail_far_below_the_peak_counts_as_quiet():
+    # 40 dB is loud in absolute terms, but 35 dB under the word's peak: espeak's fade, not speech.
+    said = states([0.0] * 10 + [75.0] * 20 + [40.0] * 10)
+    assert said[10:30] == [SPEECH] * 20
+    assert said[30:] == [SPEECH] * 5 + [PAUSE] * 4 + [END]
+
+
+def test_a_pause_inside_a_word_does_not_end_it():
+    said = states([0.0] * 10 + [75.0] * 10 + [0.0] * 5 + [75.0] * 10 + [0.0] * 10)
+    assert END not in said[:35] and PAUSE not in said[:35]
+    assert said[-1] == END
+
+
+def test_a_click_is_noise_and_the_next_word_starts_afresh():
+    endpoint = EndOfSpeech(pause_frames=6, end_frames=10)
+    assert states([0.0] * 10 + [80.0] * 2 + [0.0] * 10, endpoint)[-1] == NOISE
+    # The click's loud peak is forgotten: a quieter word after it is speech again.
+    assert states([0.0] * 5 + [60.0] * 10, endpoint)[5:] == [SPEECH] * 10
+
+
+def test_steady_noise_raises_the_floor_and_speech_must_rise_above_it():
+    said = states([50.0] * 30 + [55.0] * 10 + [70.0] * 10)
+    assert set(said[:40]) == {SILENCE}
+    assert said[40:] == [SPEECH] * 10
+
+
+def test_level_of_mulaw_frames():
+    assert mulaw_level_db(pcm_to_mulaw(np.zeros(160, np.int16))) == 0.0
+    tone = (10000 * np.sin(np.arange(160) / 3)).astype(np.int16)
+    assert 76 < mulaw_level_db(pcm_to_mulaw(tone)) < 78  # a sine's mean square is A^2 / 2: 10 log10(5e7) = 77
