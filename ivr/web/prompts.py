@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, Flask, abort, current_app, send_from_directory
@@ -19,6 +20,11 @@ log = logging.getLogger("hausruf.prompts")
 bp = Blueprint("prompts", __name__)
 FILE_NAME = re.compile(r"^[0-9a-f]{20}(\.recorded)?\.wav$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# A menu has up to ten prompts and each needs a hash and two stat() calls to find its file: a third
+# of a webhook's time before this cache (bench/webhooks.py). Files made or dropped in by another
+# process (`hausruf prompts build`, a staff recording) are seen within this many seconds.
+LOOKUP_TTL_SECONDS = 10.0
+LOOKUP_MAX_ENTRIES = 4096  # templated prompts (callers' names) would otherwise grow it without end
 
 
 class PromptUrls:
@@ -32,16 +38,23 @@ class PromptUrls:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-render")
         self._pending: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._looked_up: dict[tuple[str, str], tuple[float, str | None]] = {}
 
     def __call__(self, text: str, language: str) -> str | None:
         if not self.public_url:
             return None
+        key = (text, language)
+        hit = self._looked_up.get(key)
+        if hit is not None and time.monotonic() < hit[0]:
+            return hit[1]
         path = self.renderer.path_for(text, language)
-        if path.is_file():
-            return f"{self.public_url}/prompts/{language}/{path.name}"
-        if self.on_demand:
+        url = f"{self.public_url}/prompts/{language}/{path.name}" if path.is_file() else None
+        if url is None and self.on_demand:
             self.render_later(text, language)
-        return None
+        if len(self._looked_up) >= LOOKUP_MAX_ENTRIES:
+            self._looked_up.clear()
+        self._looked_up[key] = (time.monotonic() + LOOKUP_TTL_SECONDS, url)
+        return url
 
     def render_later(self, text: str, language: str):
         """Queue a render unless one is queued already; returns the future (or None)."""
@@ -55,6 +68,7 @@ class PromptUrls:
     def _render(self, key: tuple[str, str]) -> None:
         try:
             self.renderer.render(*key)
+            self._looked_up.pop(key, None)  # the next call plays the new file at once
         except Exception:  # noqa: BLE001 - <Say> keeps working; the log says what espeak disliked
             log.exception("could not render prompt %r", key[0][:60])
         finally:
