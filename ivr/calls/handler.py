@@ -1,21 +1,34 @@
-"""One webhook, one engine step: load the call by CallSid, advance, store state, events and effects.
+"""One webhook, one engine step: read the call by CallSid, advance, store state, events and effects.
 
 Provider-neutral: the Twilio webhooks (and a future SIP adapter) call start() and handle() with
 engine events and render the returned actions themselves.
+
+A step reads the call in a read-only transaction, decides with the pure engine, and only then takes
+the write lock to store the result with UPDATE ... WHERE version = <the version it read>. Nothing
+slow happens under the lock, so webhooks of different calls decide side by side; when two webhooks
+of the same call race (a key press and a spoken word), the second finds the version moved on and
+decides again on the new state, where its step is stale and only repeats what the call waits for.
+
+The call's own rows go through one Core connection with statements built once: on this path the
+ORM session cost more than the SQL (bench/webhooks.py). The ORM is used where it earns its keep:
+building a caller's context on a cache miss (read session) and booking callbacks (write session,
+whose commit also wakes the SMS worker).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable
+from typing import Callable, ContextManager
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.config import Settings
+from ivr.db.engine import reading
 from ivr.db.models import Call, CallEvent, TenantPhone
 from ivr.directory.phones import mask
 from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
@@ -28,6 +41,28 @@ log = logging.getLogger("hausruf.calls")
 # Books a callback task (and its SMS) in the session of the webhook, so both commit together.
 Booker = Callable[[Session, Call, BookCallback, CallContext, datetime], object]
 ContextBuilder = Callable[[Session, str | None, datetime, Settings], CallContext]
+WriteLock = Callable[[], ContextManager]
+
+# Each failed attempt means another webhook of the call was stored meanwhile; a call has a handful
+# at most (key, word, status, a retry). A version that moves more often than this is a loop
+# elsewhere: the webhook gives up and the caller gets the staff fallback.
+DECIDE_ATTEMPTS = 10
+
+_calls = Call.__table__
+_events = CallEvent.__table__
+# Built once: composing a statement costs more than running it on SQLite.
+_READ_CALL = select(_calls.c.id, _calls.c.from_number, _calls.c.flow_name, _calls.c.flow_language,
+                    _calls.c.flow_revision, _calls.c.state, _calls.c.status, _calls.c.outcome,
+                    _calls.c.version).where(_calls.c.call_sid == bindparam("sid"))
+_STORE_STEP = (update(_calls)
+               .where(_calls.c.id == bindparam("call_id"), _calls.c.version == bindparam("read_version"))
+               .values(version=_calls.c.version + 1))
+_ADD_CALL = insert(_calls).returning(_calls.c.id)
+_ADD_EVENT = insert(_events)
+
+
+class CallChangedMeanwhile(RuntimeError):
+    """The call changed under every attempt to store a step (see DECIDE_ATTEMPTS)."""
 
 
 @dataclass(frozen=True)
@@ -42,92 +77,184 @@ class StepResult:
     revision: str = ""
 
 
-class CallHandler:
-    """Runs engine steps for calls stored in the database; one instance per request."""
+@dataclass(frozen=True)
+class StoredCall:
+    """The columns of a call a step needs; id is None for a call not stored yet."""
 
-    def __init__(self, session: Session, settings: Settings, flows, build_context: ContextBuilder,
-                 book_callback: Booker | None, now: datetime):
+    id: int | None
+    call_sid: str
+    from_number: str | None
+    flow_name: str
+    flow_language: str
+    flow_revision: str
+    state: dict
+    status: str = "in-progress"
+    outcome: str = ""
+    version: int = 0
+    tenant_id: int | None = None
+
+
+@dataclass
+class _Decision:
+    """An engine step decided but not stored yet."""
+
+    call: StoredCall
+    context: CallContext
+    changes: dict
+    event_row: dict
+    bookings: list[BookCallback] = field(default_factory=list)
+    result: StepResult | None = None
+
+
+class CallHandler:
+    """Runs engine steps for calls stored in the database; one instance per request.
+
+    session writes (bookings), reader only reads (contexts); both are opened lazily by their first use.
+    """
+
+    def __init__(self, session: Session, reader: Session, settings: Settings, flows, build_context: ContextBuilder,
+                 book_callback: Booker | None, now: datetime, write_lock: WriteLock = contextlib.nullcontext):
         self.session = session
+        self.reader = reader
         self.settings = settings
         self.flows = flows
         self.build_context = build_context
         self.book_callback = book_callback
         self.now = now
-
-    def _locked_call(self, call_sid: str) -> Call | None:
-        # FOR UPDATE serialises webhooks of one call on PostgreSQL; SQLite transactions begin
-        # IMMEDIATE (ivr.db.engine), which serialises all writers.
-        return self.session.scalar(select(Call).where(Call.call_sid == call_sid).with_for_update())
+        self.write_lock = write_lock
 
     def start(self, call_sid: str, from_number: str | None) -> StepResult:
         """An incoming call: pick the flow by the caller's language and run it to its first wait."""
-        existing = self._locked_call(call_sid)
-        if existing is not None:  # Twilio retried the incoming-call webhook: do not start twice
-            return self.handle(call_sid, Resume(), None, "resume", "")
-        context = self.build_context(self.session, from_number, self.now, self.settings)
-        language = context.caller.language or self.settings.default_language
-        flow = self.flows.get(self.settings.flow_name, language, self.settings.default_language)
-        call = Call(call_sid=call_sid, from_number=context.caller.number or from_number,
-                    tenant_id=self._tenant_id(context.caller.number), flow_name=flow.name,
-                    flow_language=flow.language, flow_revision=flow.revision, state={},
-                    status="in-progress", started_at=self.now, last_update=self.now)
-        self.session.add(call)
-        self.session.flush()
+        with self._connection() as connection:
+            if self._read(connection, call_sid) is not None:  # Twilio retried the incoming-call webhook
+                return self.handle(call_sid, Resume(), None, "resume", "")
+            with self._reading():
+                context = self.build_context(self.reader, from_number, self.now, self.settings)
+                tenant_id = self._tenant_id(context.caller.number)
+            language = context.caller.language or self.settings.default_language
+            flow = self.flows.get(self.settings.flow_name, language, self.settings.default_language)
+            call = StoredCall(None, call_sid, context.caller.number or from_number, flow.name, flow.language,
+                              flow.revision, {}, tenant_id=tenant_id)
+            decision = self._decide(call, flow, CallState(), CallStarted(), context, "start", "")
+            try:
+                self._store(connection, decision)
+            except IntegrityError:  # the same call started in another worker a moment ago
+                return self.handle(call_sid, Resume(), None, "resume", "")
         log.info("call %s from %s starts flow %s@%s", call_sid, mask(from_number or ""), flow.key, flow.revision)
-        return self._advance(call, flow, CallState(), CallStarted(), context, "start", "")
+        return decision.result
 
     def handle(self, call_sid: str, event: Event, expected_step: int | None, kind: str, detail: str) -> StepResult:
         """A later webhook of a call; a post for an older step only repeats what the call waits on."""
-        call = self._locked_call(call_sid)
-        if call is None:
-            log.warning("webhook for unknown call %s: starting it afresh", call_sid)
-            return self.start(call_sid, None)
+        with self._connection() as connection:
+            for _ in range(DECIDE_ATTEMPTS):
+                call = self._read(connection, call_sid)
+                if call is None:
+                    log.warning("webhook for unknown call %s: starting it afresh", call_sid)
+                    return self.start(call_sid, None)
+                with self._reading():
+                    context = self.build_context(self.reader, call.from_number, self.now, self.settings)
+                decision = self._decide_webhook(call, event, expected_step, kind, detail, context)
+                if self._store(connection, decision):
+                    return decision.result
+                log.info("call %s changed while its %s was decided: deciding again", call_sid, kind)
+        raise CallChangedMeanwhile(f"call {call_sid} changed under {DECIDE_ATTEMPTS} attempts to store a step")
+
+    def _decide_webhook(self, call: StoredCall, event: Event, expected_step: int | None, kind: str, detail: str,
+                        context: CallContext) -> _Decision:
         state = CallState.from_dict(call.state)
         flow = self._flow_of(call)
-        context = self.build_context(self.session, call.from_number, self.now, self.settings)
         if expected_step is not None and expected_step != state.steps:
             # A key press and a spoken word raced, or Twilio retried: the first one won.
-            log.info("call %s: stale %s for step %s (now %s)", call_sid, kind, expected_step, state.steps)
-            result = self._advance(call, flow, state, Resume(), context, f"stale-{kind}", detail)
-            return StepResult(result.actions, result.step, result.language, result.node, stale=True,
-                              revision=result.revision)
-        return self._advance(call, flow, state, event, context, kind, detail)
+            log.info("call %s: stale %s for step %s (now %s)", call.call_sid, kind, expected_step, state.steps)
+            decision = self._decide(call, flow, state, Resume(), context, f"stale-{kind}", detail)
+            decision.result = replace(decision.result, stale=True)
+            return decision
+        return self._decide(call, flow, state, event, context, kind, detail)
 
-    def _flow_of(self, call: Call) -> Flow:
+    def _flow_of(self, call: StoredCall) -> Flow:
         # A call finishes on the revision it began with, even if staff edited the flow meanwhile.
         flow = self.flows.by_revision(call.flow_revision)
         if flow is None:
             flow = self.flows.get(call.flow_name, call.flow_language, self.settings.default_language)
         return flow
 
-    def _advance(self, call: Call, flow: Flow, state: CallState, event: Event, context: CallContext,
-                 kind: str, detail: str) -> StepResult:
+    def _decide(self, call: StoredCall, flow: Flow, state: CallState, event: Event, context: CallContext,
+                kind: str, detail: str) -> _Decision:
+        """Run the engine; no database work here."""
         new_state, actions = advance(flow, state, event, context)
-        outcomes = [a for a in actions if isinstance(a, Outcome)]
-        for action in actions:
-            if isinstance(action, BookCallback) and self.book_callback is not None:
-                self.book_callback(self.session, call, action, context, self.now)
-        summary = "; ".join(f"{o.kind} {o.detail}".strip() for o in outcomes)
+        summary = "; ".join(f"{a.kind} {a.detail}".strip() for a in actions if isinstance(a, Outcome))
         changes = {"state": new_state.to_dict(), "last_update": self.now}
         if summary:
             changes["outcome"] = f"{call.outcome}; {summary}" if call.outcome else summary
         if any(isinstance(a, Hangup) for a in actions) and call.status == "in-progress":
             changes["status"] = "completed"
-        # Plain UPDATE and INSERT statements: this runs on every webhook, and the ORM's unit of
-        # work cost more than everything else in the step together (bench/webhooks.py).
-        self.session.flush()
-        self.session.execute(update(Call.__table__).where(Call.__table__.c.id == call.id).values(**changes))
-        for name, value in changes.items():
-            set_committed_value(call, name, value)
-        self.session.execute(insert(CallEvent.__table__).values(
-            call_id=call.id, at=self.now, kind=kind, node=state.node or new_state.node,
-            detail=detail[:500], outcome=summary))
-        return StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision)
+        event_row = {"at": self.now, "kind": kind, "node": state.node or new_state.node, "detail": detail[:500],
+                     "outcome": summary}
+        bookings = [a for a in actions if isinstance(a, BookCallback)] if self.book_callback else []
+        result = StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision)
+        return _Decision(call, context, changes, event_row, bookings, result)
+
+    def _store(self, connection: Connection, decision: _Decision) -> bool:
+        """Write the step, its audit event and its bookings in one transaction; False if the call moved on."""
+        with self.write_lock():
+            if decision.bookings:
+                # Tasks and SMS are ORM work: store everything in the write session's transaction.
+                return self._write(self.session.connection(), decision, self.session.commit, self.session.rollback)
+            transaction = connection.begin()
+            return self._write(connection, decision, transaction.commit, transaction.rollback)
+
+    def _write(self, connection: Connection, decision: _Decision, commit, rollback) -> bool:
+        """The statements of _store(), under its lock; committed, or rolled back before the lock is let go."""
+        call = decision.call
+        try:
+            if call.id is None:
+                call_id = connection.execute(_ADD_CALL, {
+                    "call_sid": call.call_sid, "from_number": call.from_number, "tenant_id": call.tenant_id,
+                    "flow_name": call.flow_name, "flow_language": call.flow_language,
+                    "flow_revision": call.flow_revision, "status": "in-progress", "started_at": self.now,
+                    "outcome": "", "version": 1, **decision.changes}).scalar_one()
+            else:
+                call_id = call.id
+                stored = connection.execute(_STORE_STEP, {"call_id": call.id, "read_version": call.version,
+                                                          **decision.changes})
+                if stored.rowcount != 1:
+                    rollback()
+                    return False
+            if decision.bookings:
+                booked_call = self.session.get(Call, call_id)
+                for action in decision.bookings:
+                    self.book_callback(self.session, booked_call, action, decision.context, self.now)
+            connection.execute(_ADD_EVENT, {"call_id": call_id, **decision.event_row})
+            commit()
+            return True
+        except BaseException:
+            rollback()  # SQLite keeps its write lock until the rollback: do it before the lock is let go
+            raise
+
+    def _connection(self) -> Connection:
+        """The connection a step reads and stores the call with (the writers' pool)."""
+        return self.session.get_bind().connect()
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """Reads through the read session end with this block, so no snapshot outlives it."""
+        try:
+            yield
+        finally:
+            self.reader.rollback()
+
+    def _read(self, connection: Connection, call_sid: str) -> StoredCall | None:
+        with reading(connection):
+            row = connection.execute(_READ_CALL, {"sid": call_sid}).first()
+        if row is None:
+            return None
+        return StoredCall(row.id, call_sid, row.from_number, row.flow_name, row.flow_language, row.flow_revision,
+                          row.state or {}, row.status, row.outcome or "", row.version)
 
     def _tenant_id(self, number: str | None) -> int | None:
         if not number:
             return None
-        return self.session.scalar(select(TenantPhone.tenant_id).where(TenantPhone.number == number))
+        return self.reader.scalar(select(TenantPhone.tenant_id).where(TenantPhone.number == number))
 
 
 def close_call(session: Session, call_sid: str, status: str, duration: int | None, now: datetime) -> bool:
@@ -137,6 +264,7 @@ def close_call(session: Session, call_sid: str, status: str, duration: int | Non
         return False
     call.status = status
     call.ended_at = call.ended_at or now
+    call.version += 1  # a webhook that read the call before this must decide again
     if duration is not None:
         call.duration_seconds = duration
     state = CallState.from_dict(call.state)

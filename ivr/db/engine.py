@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 5000
+# Execution option for a transaction that only reads: on SQLite it begins DEFERRED, so it neither
+# takes nor waits for the write lock (WAL readers see the last commit). See reading() and
+# ivr.db.get_read_session().
+READ_ONLY = "hausruf_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -48,9 +53,23 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 def _sqlite_on_begin(connection) -> None:
     # IMMEDIATE takes the write lock up front. A deferred transaction that read first and writes
     # after another worker committed fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked"),
-    # which busy_timeout cannot wait out (sqlite.org/isolation.html, "WAL mode"). Webhook
-    # transactions are a few milliseconds long, so serialising them costs little.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # which busy_timeout cannot wait out (sqlite.org/isolation.html, "WAL mode"). Transactions
+    # marked read_only() never write, so they begin DEFERRED and run beside the one writer.
+    # Straight to the driver: this runs for every transaction, and a full SQLAlchemy execution of
+    # BEGIN cost as much as the statements of a webhook's read (bench/webhooks.py).
+    mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+    connection.connection.driver_connection.execute(f"BEGIN {mode}")
+
+
+@contextlib.contextmanager
+def reading(connection: Connection):
+    """A read-only transaction on connection; the connection's later transactions write as usual."""
+    connection.execution_options(**{READ_ONLY: True})
+    try:
+        with connection.begin():
+            yield connection
+    finally:
+        connection.execution_options(**{READ_ONLY: False})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

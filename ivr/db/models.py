@@ -160,6 +160,8 @@ class Call(Base):
     duration_seconds: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(Text, default="")
     last_update: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Bumped by every change; webhooks store a step only if nobody changed the call since they read it.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tenant: Mapped[Tenant | None] = relationship()
     events: Mapped[list[CallEvent]] = relationship(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import threading
 from pathlib import Path
@@ -43,9 +44,19 @@ def _exclusive(database: str):
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def sqlite_writer(database_url: str):
-    """A context manager serialising writers of this SQLite file; a no-op for other databases."""
+@functools.lru_cache(maxsize=16)
+def _sqlite_file(database_url: str) -> str | None:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return contextlib.nullcontext()
-    return _exclusive(url.database)
+        return None
+    return url.database
+
+
+def sqlite_writer(database_url: str):
+    """A context manager serialising write transactions on this SQLite file; a no-op for other databases.
+
+    Hold it from the first write to the commit, not longer: everything inside it runs one at a time
+    across all server processes.
+    """
+    database = _sqlite_file(database_url)
+    return contextlib.nullcontext() if database is None else _exclusive(database)

@@ -12,6 +12,8 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
+HEAD = "0002"
+
 
 def test_migration_matches_models(database_url):
     upgrade(database_url)
@@ -26,7 +28,21 @@ def test_upgrade_twice_is_harmless_and_current_reports_head(database_url):
     assert current(database_url) is None
     upgrade(database_url)
     upgrade(database_url)
-    assert current(database_url) == "0001"
+    assert current(database_url) == HEAD
+
+
+def test_calls_from_before_0002_get_version_zero(database_url):
+    upgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO calls (call_sid, flow_name, flow_language, flow_revision, state, status, started_at,"
+            " outcome, last_update) VALUES ('CA1', 'hotline', 'de', 'r1', '{}', 'in-progress',"
+            " '2026-03-04 10:00:00', '', '2026-03-04 10:00:00')"))
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version FROM calls WHERE call_sid = 'CA1'")).scalar() == 0
+    engine.dispose()
 
 
 def test_downgrade_to_base_removes_every_table(database_url):
@@ -62,5 +78,5 @@ def test_cli_db_upgrade_and_current(database_url, monkeypatch):
     assert runner.invoke(main, ["db", "current"]).output == "empty (run: hausruf db upgrade)\n"
     result = runner.invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert result.output == "database at revision 0001\n"
-    assert runner.invoke(main, ["db", "current"]).output == "0001\n"
+    assert result.output == f"database at revision {HEAD}\n"
+    assert runner.invoke(main, ["db", "current"]).output == f"{HEAD}\n"

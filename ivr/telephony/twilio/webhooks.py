@@ -22,8 +22,8 @@ def _twiml(body: str) -> Response:
     return Response(body, status=200, mimetype=TWIML)
 
 
-def _one_writer():
-    """SQLite: one writing request at a time across all server processes (see ivr.db.writers)."""
+def _write_lock():
+    """SQLite: one write transaction at a time across all server processes (see ivr.db.writers)."""
     from ivr.db.writers import sqlite_writer
 
     return sqlite_writer(current_app.config["DATABASE_URL"])
@@ -35,8 +35,7 @@ def never_dead_air(view):
     @functools.wraps(view)
     def guarded(*args, **kwargs):
         try:
-            with _one_writer():
-                return view(*args, **kwargs)
+            return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the caller must never hear silence, whatever broke
             log.exception("voice webhook %s failed; falling back to staff", request.path)
             settings = current_app.config["HAUSRUF"]
@@ -59,12 +58,12 @@ def _remember_caller(settings, reason: str) -> None:
 
 
 def _handler() -> CallHandler:
-    from ivr.db import get_session
+    from ivr.db import get_read_session, get_session
 
     app = current_app
-    return CallHandler(get_session(), app.config["HAUSRUF"], app.extensions["hausruf.flows"].current(),
+    return CallHandler(get_session(), get_read_session(), app.config["HAUSRUF"], app.extensions["hausruf.flows"].current(),
                        app.extensions["hausruf.context_builder"], app.extensions.get("hausruf.book_callback"),
-                       now=app.extensions["hausruf.clock"]())
+                       now=app.extensions["hausruf.clock"](), write_lock=_write_lock)
 
 
 def _step_param() -> int | None:
@@ -74,9 +73,8 @@ def _step_param() -> int | None:
         return None
 
 
-def _respond(handler: CallHandler, result: StepResult) -> Response:
-    """Commit, then render: Twilio must never act on a state we failed to store."""
-    handler.session.commit()
+def _respond(result: StepResult) -> Response:
+    """Render a step the handler has stored: Twilio must never act on a state we failed to store."""
     app = current_app
     settings = app.config["HAUSRUF"]
     speech = app.extensions.get("hausruf.speech_streams")
@@ -95,7 +93,7 @@ def incoming_call():
     """A new call to the hotline."""
     handler = _handler()
     form = request.form
-    return _respond(handler, handler.start(form.get("CallSid") or _missing("CallSid"), form.get("From")))
+    return _respond(handler.start(form.get("CallSid") or _missing("CallSid"), form.get("From")))
 
 
 @bp.post("/voice/gather")
@@ -106,7 +104,7 @@ def gathered():
     handler = _handler()
     event = translate.digits_event(request.form)
     detail = getattr(event, "digits", "")
-    return _respond(handler, handler.handle(_sid(), event, _step_param(), "digits" if detail else "no_input", detail))
+    return _respond(handler.handle(_sid(), event, _step_param(), "digits" if detail else "no_input", detail))
 
 
 @bp.post("/voice/noinput")
@@ -115,7 +113,7 @@ def gathered():
 def no_input():
     """The menu's Gather timed out without a key."""
     handler = _handler()
-    return _respond(handler, handler.handle(_sid(), NoInput(), _step_param(), "no_input", ""))
+    return _respond(handler.handle(_sid(), NoInput(), _step_param(), "no_input", ""))
 
 
 @bp.post("/voice/speech")
@@ -125,7 +123,7 @@ def spoken():
     """The call was redirected here by the speech recogniser (REST update) with the phrase heard."""
     handler = _handler()
     phrase = request.args.get("phrase", "")
-    return _respond(handler, handler.handle(_sid(), WordsSpoken(phrase), _step_param(), "speech", phrase))
+    return _respond(handler.handle(_sid(), WordsSpoken(phrase), _step_param(), "speech", phrase))
 
 
 @bp.post("/voice/dial")
@@ -135,7 +133,7 @@ def dialled():
     """A connect attempt ended."""
     handler = _handler()
     event = translate.dial_event(request.form)
-    return _respond(handler, handler.handle(_sid(), event, _step_param(), "dial", event.outcome))
+    return _respond(handler.handle(_sid(), event, _step_param(), "dial", event.outcome))
 
 
 @bp.post("/voice/record")
@@ -145,7 +143,7 @@ def recorded():
     """A message was recorded (or nothing was, with empty=1)."""
     handler = _handler()
     event = RecordingFinished(None, 0) if request.args.get("empty") else translate.recording_event(request.form)
-    return _respond(handler, handler.handle(_sid(), event, _step_param(), "recording", event.reference or ""))
+    return _respond(handler.handle(_sid(), event, _step_param(), "recording", event.reference or ""))
 
 
 @bp.post("/voice/whisper")
@@ -175,7 +173,7 @@ def unknown_voice(anything: str):
     handler = _handler()
     from ivr.engine import Resume
 
-    return _respond(handler, handler.handle(_sid(), Resume(), None, "unknown", anything[:100]))
+    return _respond(handler.handle(_sid(), Resume(), None, "unknown", anything[:100]))
 
 
 @bp.post("/status")
@@ -188,9 +186,12 @@ def status_callback():
     try:
         duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
         session = get_session()
-        if close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20], duration,
-                      current_app.extensions["hausruf.clock"]()):
-            session.commit()
+        with _write_lock():
+            if close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20], duration,
+                          current_app.extensions["hausruf.clock"]()):
+                session.commit()
+            else:
+                session.rollback()
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
         log.exception("status callback failed")
     return Response(status=204)
