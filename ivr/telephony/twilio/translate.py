@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from ivr.engine.actions import Action, Ask, Dial, Hangup, Record, Say
 from ivr.engine.events import DIAL_OUTCOMES, DialFinished, DigitsPressed, Event, NoInput, RecordingFinished
+from ivr.telephony.twilio import twiml
 
 # Twilio's <Say> wants a locale; flows name a language.
 SAY_LOCALES = {"de": "de-DE", "en": "en-GB", "tr": "tr-TR", "ko": "ko-KR", "fr": "fr-FR", "it": "it-IT",
@@ -70,80 +69,79 @@ def action_url(kind: str, step: int, **params: str) -> str:
 def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: str | None = None,
            stream: MediaStream | None = None, stop_stream: str | None = None) -> str:
     """TwiML for the actions of one engine step. Always ends in a verb that waits or hangs up."""
-    response = VoiceResponse()
+    verbs = []
     if stop_stream:
-        response.stop().stream(name=stop_stream)
+        verbs.append(twiml.verb("Stop", twiml.verb("Stream", name=stop_stream)))
     waits = False
     for action in actions:
         if isinstance(action, Say):
-            _speak(response, action.segments, action.language, prompt_url)
+            verbs.append(_speak(action.segments, action.language, prompt_url))
         elif isinstance(action, Ask):
             if stream:
-                start = response.start()
-                stream_verb = start.stream(name=stream.name, url=stream.url, track="inbound_track")
-                for name, value in stream.parameters:
-                    stream_verb.parameter(name=name, value=value)
-            gather = response.gather(input="dtmf", num_digits=1, timeout=action.timeout_seconds,
-                                     action=action_url("gather", step), action_on_empty_result=False)
-            _speak(gather, action.segments, action.language, prompt_url)
+                parameters = "".join(twiml.verb("Parameter", name=name, value=value)
+                                     for name, value in stream.parameters)
+                verbs.append(twiml.verb("Start", twiml.verb("Stream", parameters, name=stream.name, url=stream.url,
+                                                            track="inbound_track")))
+            verbs.append(twiml.verb("Gather", _speak(action.segments, action.language, prompt_url),
+                                    action=action_url("gather", step), action_on_empty_result=False, input="dtmf",
+                                    num_digits=1, timeout=action.timeout_seconds))
             # Reached only when the caller pressed nothing before the timeout.
-            response.redirect(action_url("noinput", step))
+            verbs.append(twiml.verb("Redirect", twiml.text(action_url("noinput", step))))
             waits = True
         elif isinstance(action, Dial):
-            dial = response.dial(action=action_url("dial", step), timeout=action.timeout_seconds,
-                                 caller_id=caller_id, answer_on_bridge=True)
             whisper = "/twilio/voice/whisper?" + urlencode({"text": action.whisper, "lang": action.language})
-            for number in action.numbers:
-                dial.number(number, url=whisper if action.whisper else None)
+            numbers = "".join(twiml.verb("Number", twiml.text(number), url=whisper if action.whisper else None)
+                              for number in action.numbers)
+            verbs.append(twiml.verb("Dial", numbers, action=action_url("dial", step), answer_on_bridge=True,
+                                    caller_id=caller_id, timeout=action.timeout_seconds))
             waits = True
         elif isinstance(action, Record):
-            response.record(action=action_url("record", step), max_length=action.max_seconds, timeout=5,
-                            play_beep=True, finish_on_key="#",
-                            recording_status_callback="/twilio/voice/recording-status")
+            verbs.append(twiml.verb("Record", action=action_url("record", step), finish_on_key="#",
+                                    max_length=action.max_seconds, play_beep=True,
+                                    recording_status_callback="/twilio/voice/recording-status", timeout=5))
             # Twilio skips the action URL when nothing was recorded; continue there anyway.
-            response.redirect(action_url("record", step, empty="1"))
+            verbs.append(twiml.verb("Redirect", twiml.text(action_url("record", step, empty="1"))))
             waits = True
         elif isinstance(action, Hangup):
-            response.hangup()
+            verbs.append(twiml.verb("Hangup"))
             waits = True
     if not waits:
-        response.hangup()  # never leave the caller in silence after the last prompt
-    return str(response)
+        verbs.append(twiml.verb("Hangup"))  # never leave the caller in silence after the last prompt
+    return twiml.document(*verbs)
 
 
-def _speak(parent, segments: tuple[str, ...], language: str, prompt_url: PromptUrl) -> None:
+def _speak(segments: tuple[str, ...], language: str, prompt_url: PromptUrl) -> str:
+    spoken = []
     for index, text in enumerate(segments):
         if index:
-            parent.pause(length=PAUSE_SECONDS)
+            spoken.append(twiml.verb("Pause", length=PAUSE_SECONDS))
         url = prompt_url(text, language)
         if url:
-            parent.play(url)
+            spoken.append(twiml.verb("Play", twiml.text(url)))
         else:
-            parent.say(text, language=SAY_LOCALES.get(language, language))
+            spoken.append(_say(text, language))
+    return "".join(spoken)
+
+
+def _say(text: str, language: str) -> str:
+    return twiml.verb("Say", twiml.text(text), language=SAY_LOCALES.get(language, language))
 
 
 def whisper_twiml(text: str, language: str) -> str:
     """What the partner hears before being connected."""
-    response = VoiceResponse()
-    if text:
-        response.say(text, language=SAY_LOCALES.get(language, language))
-    return str(response)
+    return twiml.document(_say(text, language) if text else "")
 
 
 def fallback_twiml(language: str, staff_number: str | None, caller_id: str | None) -> str:
     """TwiML for when anything failed: apologise and reach a person, or promise a callback."""
     texts = FALLBACK_TEXTS.get(language, FALLBACK_TEXTS["de"])
-    locale = SAY_LOCALES.get(language, "de-DE")
-    response = VoiceResponse()
+    language = language if language in FALLBACK_TEXTS else "de"
     if staff_number:
-        response.say(texts["connect"], language=locale)
-        dial = response.dial(caller_id=caller_id, timeout=40)
-        dial.number(staff_number)
-        response.say(texts["later"], language=locale)
-    else:
-        response.say(texts["callback"], language=locale)
-    response.hangup()
-    return str(response)
+        return twiml.document(_say(texts["connect"], language),
+                              twiml.verb("Dial", twiml.verb("Number", twiml.text(staff_number)), caller_id=caller_id,
+                                         timeout=40),
+                              _say(texts["later"], language), twiml.verb("Hangup"))
+    return twiml.document(_say(texts["callback"], language), twiml.verb("Hangup"))
 
 
 FALLBACK_TEXTS = {
