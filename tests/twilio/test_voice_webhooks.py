@@ -29,6 +29,16 @@ def test_signature_for_another_url_is_refused(twilio):
     assert twilio.post("/twilio/voice", form, signature=signature).status == 403
 
 
+def test_signature_over_the_url_with_its_default_port_is_accepted(twilio):
+    form = {"CallSid": "CA1", "From": ERIKA}
+    signature = twilio.signature("https://hotline.example.org:443/twilio/voice", form)  # Twilio signs either way
+    assert twilio.post("/twilio/voice", form, signature=signature).status == 200
+
+
+def test_a_signature_with_non_ascii_characters_is_refused_not_an_error(twilio):
+    assert twilio.post("/twilio/voice", {"CallSid": "CA1", "From": ERIKA}, signature="sïgnatür").status == 403
+
+
 def test_signed_call_greets_known_tenant_with_the_main_menu(twilio):
     call = twilio.call(ERIKA)
     assert call.heard[0] == "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."

@@ -7,6 +7,7 @@ URL Twilio signed is rebuilt from HAUSRUF_PUBLIC_URL + path + query string.
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 
 from flask import Response, current_app, request
@@ -32,7 +33,13 @@ def is_valid_request() -> bool:
         return False
     url = signed_url(settings.public_url, request.path, request.query_string)
     params = request.form.to_dict(flat=True) if request.method == "POST" else {}
-    return RequestValidator(settings.twilio_auth_token).validate(url, params, signature)
+    validator = RequestValidator(settings.twilio_auth_token)
+    # Most requests are signed for exactly this URL: one HMAC. validate() also tries the URL with and
+    # without an explicit port (Twilio signs either way) and costs three times as much.
+    expected = validator.compute_signature(url, params).encode()
+    if hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
+        return True
+    return validator.validate(url, params, signature)
 
 
 def twilio_signed(view):
