@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: the directory, calls with their audit trail, callback tasks and the SMS outbox.
+"""SQLAlchemy 2 models: the directory, calls with their audit trail, flow revisions, callback tasks, SMS outbox.
 
 All times are aware datetimes in UTC (see UTCDateTime); phone numbers are E.164 strings
 (see ivr.directory.phones.normalise). Schema changes go through ivr/db/migrations.
@@ -183,6 +183,23 @@ class CallEvent(Base):
     outcome: Mapped[str] = mapped_column(Text, default="")
 
     call: Mapped[Call] = relationship(back_populates="events")
+
+
+class FlowRevision(Base):
+    """One flow file's text as it was loaded, so a call finishes on its revision after an edit and a restart.
+
+    The loader needs nothing but the text and the file name to rebuild the very same Flow
+    (a flow file includes no other file); the revision is the hash of the text (ivr.flows.loader).
+    """
+
+    __tablename__ = "flow_revisions"
+
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(500))  # the file it was loaded from: problems and lines name it
+    source: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CallbackTask(Base):

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivr.flows.checker import duplicate_flows
 from ivr.flows.loader import flow_files, read_flow_file
 from ivr.flows.model import Flow
 from ivr.flows.problems import ERROR, Problem
 
+if TYPE_CHECKING:
+    from ivr.flows.revisions import RevisionArchive
+
 
 class FlowSet:
-    """Flows by (name, language); a broken file keeps its last good flow, and old revisions stay loadable."""
+    """Flows by (name, language); a broken file keeps its last good flow, and old revisions stay loadable.
 
-    def __init__(self, directory: str | Path):
+    With an archive, every revision loaded is also stored in the database, and a revision this
+    process never loaded (it started before a restart, or in another server) is read back from there.
+    """
+
+    def __init__(self, directory: str | Path, archive: RevisionArchive | None = None):
         self.directory = Path(directory)
+        self.archive = archive
         self.problems: list[Problem] = []
         self._by_path: dict[str, Flow] = {}  # the last good flow of each file
         self._current: dict[tuple[str, str], Flow] = {}
         self._revisions: dict[str, Flow] = {}  # every revision ever loaded: calls finish on the one they began
+        self._unsaved: dict[str, Flow] = {}  # loaded revisions the archive does not have yet
         self._lock = threading.Lock()  # one reload at a time; readers see whole dicts swapped in
 
     @classmethod
@@ -52,9 +62,31 @@ class FlowSet:
             current = {(f.name, f.language): f for f in by_path.values()}
             revisions = dict(self._revisions)
             revisions.update((f.revision, f) for f in by_path.values())
+            self._unsaved.update((f.revision, f) for f in by_path.values() if f.revision not in self._revisions)
             self._by_path, self._current, self._revisions = by_path, current, revisions
             self.problems = sorted(problems + duplicates)
+            self._save_unsaved()
             return self.problems
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether some loaded revision still waits to be stored (the database failed so far)."""
+        return bool(self._unsaved) and self.archive is not None
+
+    def save_revisions(self) -> bool:
+        """Store the loaded revisions the archive lacks; False if the database failed again."""
+        with self._lock:
+            return self._save_unsaved()
+
+    def _save_unsaved(self) -> bool:
+        if not self.unsaved:
+            return True
+        pending = list(self._unsaved.values())
+        if not self.archive.save(pending):
+            return False
+        for flow in pending:
+            del self._unsaved[flow.revision]
+        return True
 
     def get(self, name: str, language: str, fallback_language: str | None = None) -> Flow:
         """The flow in the caller's language, else in the fallback language; KeyError names what is loaded."""
@@ -66,8 +98,19 @@ class FlowSet:
         raise KeyError(f"no flow '{name}' in language '{language}' (or '{fallback_language}'); loaded: {loaded}")
 
     def by_revision(self, revision: str) -> Flow | None:
-        """The flow with this revision, current or older, if it was ever loaded."""
-        return self._revisions.get(revision)
+        """The flow with this revision, current or older: from memory, else from the archive (then kept)."""
+        flow = self._revisions.get(revision)  # every webhook comes here: a dict lookup unless it misses
+        if flow is not None or self.archive is None or not revision:
+            return flow
+        flow = self.archive.fetch(revision)
+        if flow is None:
+            return None
+        with self._lock:
+            known = self._revisions.get(revision)  # another request may have fetched it meanwhile
+            if known is not None:
+                return known
+            self._revisions = {**self._revisions, revision: flow}  # readers keep seeing whole dicts
+        return flow
 
     def flows(self) -> list[Flow]:
         """The current flows, sorted by name and language."""

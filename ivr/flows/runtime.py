@@ -10,17 +10,25 @@ from pathlib import Path
 from flask import Flask
 
 from ivr.flows.flowset import FlowSet
+from ivr.flows.model import Flow
+from ivr.flows.revisions import RevisionArchive
 
 log = logging.getLogger("hausruf.flows")
 CHECK_EVERY_SECONDS = 2.0
 
 
 class LiveFlows:
-    """A FlowSet that notices edited files (checked at most every two seconds) and reloads safely."""
+    """A FlowSet that notices edited files (checked at most every two seconds) and reloads safely.
 
-    def __init__(self, directory: Path):
-        self.flowset = FlowSet(directory)
+    Every revision loaded goes to the archive (the database); if the database is down, the
+    revisions wait in memory and each later check tries again, so a server still starts and answers.
+    """
+
+    def __init__(self, directory: Path, archive: RevisionArchive | None = None,
+                 check_every: float = CHECK_EVERY_SECONDS):
+        self.flowset = FlowSet(directory, archive)
         self.directory = Path(directory)
+        self.check_every = check_every
         self._stamp: tuple = ()
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -34,12 +42,14 @@ class LiveFlows:
 
     def _reload_if_changed(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._checked < CHECK_EVERY_SECONDS:
+        if not force and now - self._checked < self.check_every:
             return
         with self._lock:
             self._checked = now
             stamp = self._files_stamp()
             if stamp == self._stamp and not force:
+                if self.flowset.unsaved:  # the database failed at the last load; it may be back
+                    self.flowset.save_revisions()
                 return
             self._stamp = stamp
             problems = self.flowset.reload()
@@ -53,7 +63,16 @@ class LiveFlows:
         self._reload_if_changed()
         return self.flowset
 
+    def by_revision(self, revision: str) -> Flow | None:
+        """The flow a call started on, from memory or the database (see FlowSet.by_revision)."""
+        return self.flowset.by_revision(revision)
+
 
 def init_app(app: Flask) -> None:
-    """Load the flows once; each request sees the current good set."""
-    app.extensions["hausruf.flows"] = LiveFlows(app.config["HAUSRUF"].flows_dir)
+    """Load the flows once, storing their revisions in the app's database; each request sees the current set."""
+    from ivr.db import EXTENSION, READ_EXTENSION
+
+    archive = None
+    if EXTENSION in app.extensions:  # ivr.db.init_app ran first (create_app does so)
+        archive = RevisionArchive(app.extensions[EXTENSION], app.extensions.get(READ_EXTENSION))
+    app.extensions["hausruf.flows"] = LiveFlows(app.config["HAUSRUF"].flows_dir, archive)

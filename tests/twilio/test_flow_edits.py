@@ -1,0 +1,84 @@
+"""A flow edited in mid-call, and a restart, do not break the call: its revision lives in the database."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+from ivr import create_app
+from ivr.db import engine_of, get_session
+from ivr.db.models import FlowRevision
+from tests.conftest import FLOWS_DIR
+from tests.support.call_simulator import CallSimulator
+from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+
+
+@pytest.fixture
+def flows_dir(tmp_path):
+    """A copy of flows/ that the test may edit."""
+    return shutil.copytree(FLOWS_DIR, tmp_path / "flows")
+
+
+@pytest.fixture
+def apps(database_url, tmp_path, flows_dir):
+    """Starts apps (servers) on one database and flow folder; the first one imports the demo directory."""
+    started = []
+
+    def start():
+        app = create_app(app_config(database_url, tmp_path, flows_dir=flows_dir))
+        app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+        if not started:
+            load_demo_directory(app)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        engine_of(app).dispose()
+
+
+def stored_revisions(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return sorted(get_session().execute(select(FlowRevision.revision, FlowRevision.language)).all())
+
+
+def test_a_call_continues_on_its_revision_after_an_edit_removed_its_node_and_a_restart(apps, flows_dir):
+    first = apps()
+    call = CallSimulator(first.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
+    call.press("4")  # now in care_menu
+    assert call.heard[0] == "Pflege."
+    hotline = flows_dir / "hotline.yaml"
+    hotline.write_text(hotline.read_text(encoding="utf-8").replace("care_menu", "pflege_menu"), encoding="utf-8")
+
+    restarted = apps()  # nothing in memory but the edited file
+    assert "care_menu" not in restarted.extensions["hausruf.flows"].current().get("hotline", "de").nodes
+    call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
+    call.press("1")
+    assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Ambulante Pflege Siegerland. Bitte bleiben Sie am Apparat."]
+    assert [language for _, language in stored_revisions(restarted)] == ["de", "de", "en"]
+
+
+def test_two_apps_starting_on_one_database_store_each_revision_once(apps):
+    first = apps()
+    second = apps()
+    flows = second.extensions["hausruf.flows"].current()
+    assert stored_revisions(first) == sorted((f.revision, f.language) for f in flows.flows())
+    assert not first.extensions["hausruf.flows"].flowset.unsaved
+    assert not flows.unsaved
+
+
+def test_a_broken_database_at_start_does_not_stop_the_server(sqlite_url, tmp_path, caplog):
+    database = tmp_path / "hausruf.sqlite3"
+    database.write_bytes(b"this is no longer a database " * 100)
+    with caplog.at_level(logging.ERROR):
+        app = create_app(app_config(sqlite_url, tmp_path))
+    try:
+        assert "could not store flow revisions" in caplog.text
+        assert app.extensions["hausruf.flows"].flowset.unsaved  # tried again at the next check
+        call = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
+        assert call._only("Number").text == STAFF
+    finally:
+        engine_of(app).dispose()
