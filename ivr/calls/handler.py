@@ -9,10 +9,9 @@ slow happens under the lock, so webhooks of different calls decide side by side;
 of the same call race (a key press and a spoken word), the second finds the version moved on and
 decides again on the new state, where its step is stale and only repeats what the call waits for.
 
-The call's own rows go through one Core connection with statements built once: on this path the
-ORM session cost more than the SQL (bench/webhooks.py). The ORM is used where it earns its keep:
-building a caller's context on a cache miss (read session) and booking callbacks (write session,
-whose commit also wakes the SMS worker).
+The call's own rows go through ivr.calls.store (statements compiled once, one pooled connection);
+the ORM is used where it earns its keep: building a caller's context on a cache miss (read
+session) and booking callbacks (write session, whose commit also wakes the SMS worker).
 """
 
 from __future__ import annotations
@@ -23,12 +22,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, ContextManager
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.calls.store import CallStore, StoredCall
 from ivr.config import Settings
-from ivr.db.engine import reading
 from ivr.db.models import Call, CallEvent, TenantPhone
 from ivr.directory.phones import mask
 from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
@@ -48,19 +47,6 @@ WriteLock = Callable[[], ContextManager]
 # elsewhere: the webhook gives up and the caller gets the staff fallback.
 DECIDE_ATTEMPTS = 10
 
-_calls = Call.__table__
-_events = CallEvent.__table__
-# Built once: composing a statement costs more than running it on SQLite.
-_READ_CALL = select(_calls.c.id, _calls.c.from_number, _calls.c.flow_name, _calls.c.flow_language,
-                    _calls.c.flow_revision, _calls.c.state, _calls.c.status, _calls.c.outcome,
-                    _calls.c.version).where(_calls.c.call_sid == bindparam("sid"))
-_STORE_STEP = (update(_calls)
-               .where(_calls.c.id == bindparam("call_id"), _calls.c.version == bindparam("read_version"))
-               .values(version=_calls.c.version + 1))
-_ADD_CALL = insert(_calls).returning(_calls.c.id)
-_ADD_EVENT = insert(_events)
-
-
 class CallChangedMeanwhile(RuntimeError):
     """The call changed under every attempt to store a step (see DECIDE_ATTEMPTS)."""
 
@@ -75,23 +61,6 @@ class StepResult:
     node: str | None
     stale: bool = False
     revision: str = ""
-
-
-@dataclass(frozen=True)
-class StoredCall:
-    """The columns of a call a step needs; id is None for a call not stored yet."""
-
-    id: int | None
-    call_sid: str
-    from_number: str | None
-    flow_name: str
-    flow_language: str
-    flow_revision: str
-    state: dict
-    status: str = "in-progress"
-    outcome: str = ""
-    version: int = 0
-    tenant_id: int | None = None
 
 
 @dataclass
@@ -125,8 +94,8 @@ class CallHandler:
 
     def start(self, call_sid: str, from_number: str | None) -> StepResult:
         """An incoming call: pick the flow by the caller's language and run it to its first wait."""
-        with self._connection() as connection:
-            if self._read(connection, call_sid) is not None:  # Twilio retried the incoming-call webhook
+        with contextlib.closing(CallStore(self.session.get_bind())) as store:
+            if store.read(call_sid) is not None:  # Twilio retried the incoming-call webhook
                 return self.handle(call_sid, Resume(), None, "resume", "")
             with self._reading():
                 context = self.build_context(self.reader, from_number, self.now, self.settings)
@@ -137,7 +106,7 @@ class CallHandler:
                               flow.revision, {}, tenant_id=tenant_id)
             decision = self._decide(call, flow, CallState(), CallStarted(), context, "start", "")
             try:
-                self._store(connection, decision)
+                self._store(store, decision)
             except IntegrityError:  # the same call started in another worker a moment ago
                 return self.handle(call_sid, Resume(), None, "resume", "")
         log.info("call %s from %s starts flow %s@%s", call_sid, mask(from_number or ""), flow.key, flow.revision)
@@ -145,16 +114,16 @@ class CallHandler:
 
     def handle(self, call_sid: str, event: Event, expected_step: int | None, kind: str, detail: str) -> StepResult:
         """A later webhook of a call; a post for an older step only repeats what the call waits on."""
-        with self._connection() as connection:
+        with contextlib.closing(CallStore(self.session.get_bind())) as store:
             for _ in range(DECIDE_ATTEMPTS):
-                call = self._read(connection, call_sid)
+                call = store.read(call_sid)
                 if call is None:
                     log.warning("webhook for unknown call %s: starting it afresh", call_sid)
                     return self.start(call_sid, None)
                 with self._reading():
                     context = self.build_context(self.reader, call.from_number, self.now, self.settings)
                 decision = self._decide_webhook(call, event, expected_step, kind, detail, context)
-                if self._store(connection, decision):
+                if self._store(store, decision):
                     return decision.result
                 log.info("call %s changed while its %s was decided: deciding again", call_sid, kind)
         raise CallChangedMeanwhile(f"call {call_sid} changed under {DECIDE_ATTEMPTS} attempts to store a step")
@@ -194,46 +163,27 @@ class CallHandler:
         result = StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision)
         return _Decision(call, context, changes, event_row, bookings, result)
 
-    def _store(self, connection: Connection, decision: _Decision) -> bool:
+    def _store(self, store: CallStore, decision: _Decision) -> bool:
         """Write the step, its audit event and its bookings in one transaction; False if the call moved on."""
-        with self.write_lock():
-            if decision.bookings:
-                # Tasks and SMS are ORM work: store everything in the write session's transaction.
-                return self._write(self.session.connection(), decision, self.session.commit, self.session.rollback)
-            transaction = connection.begin()
-            return self._write(connection, decision, transaction.commit, transaction.rollback)
-
-    def _write(self, connection: Connection, decision: _Decision, commit, rollback) -> bool:
-        """The statements of _store(), under its lock; committed, or rolled back before the lock is let go."""
         call = decision.call
-        try:
+        with self.write_lock(), store.transaction(self.session if decision.bookings else None) as writes:
             if call.id is None:
-                call_id = connection.execute(_ADD_CALL, {
+                call_id = writes.add_call({
                     "call_sid": call.call_sid, "from_number": call.from_number, "tenant_id": call.tenant_id,
                     "flow_name": call.flow_name, "flow_language": call.flow_language,
                     "flow_revision": call.flow_revision, "status": "in-progress", "started_at": self.now,
-                    "outcome": "", "version": 1, **decision.changes}).scalar_one()
-            else:
+                    "outcome": "", "version": 1, **decision.changes})
+            elif writes.store_step(call.id, call.version, decision.changes):
                 call_id = call.id
-                stored = connection.execute(_STORE_STEP, {"call_id": call.id, "read_version": call.version,
-                                                          **decision.changes})
-                if stored.rowcount != 1:
-                    rollback()
-                    return False
+            else:
+                writes.cancel()
+                return False
             if decision.bookings:
                 booked_call = self.session.get(Call, call_id)
                 for action in decision.bookings:
                     self.book_callback(self.session, booked_call, action, decision.context, self.now)
-            connection.execute(_ADD_EVENT, {"call_id": call_id, **decision.event_row})
-            commit()
-            return True
-        except BaseException:
-            rollback()  # SQLite keeps its write lock until the rollback: do it before the lock is let go
-            raise
-
-    def _connection(self) -> Connection:
-        """The connection a step reads and stores the call with (the writers' pool)."""
-        return self.session.get_bind().connect()
+            writes.add_event(call_id, decision.event_row)
+        return True
 
     @contextlib.contextmanager
     def _reading(self):
@@ -242,14 +192,6 @@ class CallHandler:
             yield
         finally:
             self.reader.rollback()
-
-    def _read(self, connection: Connection, call_sid: str) -> StoredCall | None:
-        with reading(connection):
-            row = connection.execute(_READ_CALL, {"sid": call_sid}).first()
-        if row is None:
-            return None
-        return StoredCall(row.id, call_sid, row.from_number, row.flow_name, row.flow_language, row.flow_revision,
-                          row.state or {}, row.status, row.outcome or "", row.version)
 
     def _tenant_id(self, number: str | None) -> int | None:
         if not number:

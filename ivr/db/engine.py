@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 5000
 # Execution option for a transaction that only reads: on SQLite it begins DEFERRED, so it neither
-# takes nor waits for the write lock (WAL readers see the last commit). See reading() and
-# ivr.db.get_read_session().
+# takes nor waits for the write lock (WAL readers see the last commit). See
+# ivr.db.get_read_session() and ivr.db.prepared.begin().
 READ_ONLY = "hausruf_read_only"
 
 
@@ -59,17 +58,6 @@ def _sqlite_on_begin(connection) -> None:
     # BEGIN cost as much as the statements of a webhook's read (bench/webhooks.py).
     mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
     connection.connection.driver_connection.execute(f"BEGIN {mode}")
-
-
-@contextlib.contextmanager
-def reading(connection: Connection):
-    """A read-only transaction on connection; the connection's later transactions write as usual."""
-    connection.execution_options(**{READ_ONLY: True})
-    try:
-        with connection.begin():
-            yield connection
-    finally:
-        connection.execution_options(**{READ_ONLY: False})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

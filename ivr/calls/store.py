@@ -1,0 +1,153 @@
+"""The call rows webhooks read and write: a call by CallSid, a stored step, its audit event.
+
+These run on every webhook, so they go straight to one pooled DBAPI connection with statements
+compiled once (ivr.db.prepared); everything else talks to the database through SQLAlchemy. A step
+that also writes ORM objects (a booked callback) runs its statements in the ORM session's
+transaction instead, so the task, its SMS and the step commit together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Call, CallEvent
+from ivr.db.prepared import Prepared, PreparedSet, begin
+
+_calls = Call.__table__
+_events = CallEvent.__table__
+_READ_CALL = select(_calls.c.id, _calls.c.from_number, _calls.c.flow_name, _calls.c.flow_language,
+                    _calls.c.flow_revision, _calls.c.state, _calls.c.status, _calls.c.outcome,
+                    _calls.c.version).where(_calls.c.call_sid == bindparam("sid"))
+# Only if nobody stored a step since we read the call; version + 1 tells later readers it moved on.
+_STORE_STEP = (update(_calls)
+               .where(_calls.c.id == bindparam("call_id"), _calls.c.version == bindparam("read_version"))
+               .values(version=_calls.c.version + 1))
+_ADD_CALL = insert(_calls).returning(_calls.c.id)
+_ADD_EVENT = insert(_events)
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    """The columns of a call a step needs; id is None for a call not stored yet."""
+
+    id: int | None
+    call_sid: str
+    from_number: str | None
+    flow_name: str
+    flow_language: str
+    flow_revision: str
+    state: dict
+    status: str = "in-progress"
+    outcome: str = ""
+    version: int = 0
+    tenant_id: int | None = None
+
+
+class _Statements:
+    """The store's statements, prepared for one engine's dialect."""
+
+    def __init__(self, engine: Engine):
+        self.dialect = engine.dialect
+        self.read = Prepared(_READ_CALL, engine.dialect)
+        self.store_step = PreparedSet(_STORE_STEP, engine)  # SET columns vary with the step's changes
+        self.add_call = PreparedSet(_ADD_CALL, engine)
+        self.add_event = PreparedSet(_ADD_EVENT, engine)
+
+
+@functools.lru_cache(maxsize=8)
+def _statements(engine: Engine) -> _Statements:
+    return _Statements(engine)
+
+
+class StoreTransaction:
+    """The writes of one step, on one DBAPI connection inside a transaction."""
+
+    def __init__(self, statements: _Statements, connection):
+        self._statements = statements
+        self._connection = connection
+        self.cancelled = False
+
+    def add_call(self, values: dict) -> int:
+        """Insert a call (every column given); its id."""
+        return self._statements.add_call(values).first(self._connection, values)[0]
+
+    def store_step(self, call_id: int, read_version: int, changes: dict) -> bool:
+        """Update the call if it is still at read_version; False (and nothing written) if it moved on."""
+        values = {"call_id": call_id, "read_version": read_version, **changes}
+        cursor = self._statements.store_step(values).run(self._connection, values)
+        stored = cursor.rowcount == 1
+        cursor.close()
+        return stored
+
+    def add_event(self, call_id: int, row: dict) -> None:
+        """Append to the call's audit trail."""
+        values = {"call_id": call_id, **row}
+        self._statements.add_event(values).run(self._connection, values).close()
+
+    def cancel(self) -> None:
+        """Roll back instead of committing at the end of the block."""
+        self.cancelled = True
+
+
+class CallStore:
+    """Calls for one request on one pooled connection; close() gives the connection back."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._statements = _statements(engine)
+        self._raw = None
+
+    def _connection(self):
+        if self._raw is None:
+            self._raw = self._engine.raw_connection()
+        return self._raw
+
+    def read(self, call_sid: str) -> StoredCall | None:
+        """The call as it is now, read in a read-only transaction (no write lock taken or awaited)."""
+        connection = self._connection()
+        begin(connection, self._statements.dialect, writing=False)
+        try:
+            row = self._statements.read.first(connection, {"sid": call_sid})
+        finally:
+            connection.rollback()
+        if row is None:
+            return None
+        id_, from_number, flow_name, flow_language, flow_revision, state, status, outcome, version = row
+        return StoredCall(id_, call_sid, from_number, flow_name, flow_language, flow_revision, state or {},
+                          status, outcome or "", version)
+
+    @contextlib.contextmanager
+    def transaction(self, session: Session | None = None):
+        """A write transaction, committed at the end of the block unless cancelled or failed.
+
+        With a session, the statements join the session's transaction and its commit (which also
+        wakes the SMS worker for booked tasks) ends it.
+        """
+        if session is not None:
+            connection = session.connection().connection
+            commit, rollback = session.commit, session.rollback
+        else:
+            connection = self._connection()
+            begin(connection, self._statements.dialect, writing=True)
+            commit, rollback = connection.commit, connection.rollback
+        transaction = StoreTransaction(self._statements, connection)
+        try:
+            yield transaction
+        except BaseException:
+            rollback()  # before the caller lets go of its write lock: SQLite holds its lock until now
+            raise
+        if transaction.cancelled:
+            rollback()
+        else:
+            commit()
+
+    def close(self) -> None:
+        """Give the connection back to the pool."""
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
