@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -224,6 +226,9 @@ def test_state_survives_a_round_trip_through_plain_data(flow):
     context = known_caller()
     state, _ = start(flow, context)
     state, _ = advance(flow, state, NoInput(), context)
+    plain = state.to_dict()
+    assert plain == dataclasses.asdict(state) and json.loads(json.dumps(plain)) == plain
+    plain["node"] = "elsewhere"  # a copy: changing it leaves the state alone
     again = CallState.from_dict(state.to_dict())
     assert again == state
     assert advance(flow, again, DigitsPressed("1"), context) == advance(flow, state, DigitsPressed("1"), context)

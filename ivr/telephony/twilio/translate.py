@@ -5,6 +5,7 @@ No I/O here: REST calls live in client.py, database work in ivr.calls (STYLE.md 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlencode
@@ -62,8 +63,8 @@ def _int(value: str | None) -> int:
 
 def action_url(kind: str, step: int, **params: str) -> str:
     """Where Twilio posts the outcome of a verb; the step makes late or doubled posts detectable."""
-    query = urlencode({"step": step, **params})
-    return f"/twilio/voice/{kind}?{query}"
+    url = f"/twilio/voice/{kind}?step={int(step)}"
+    return f"{url}&{urlencode(params)}" if params else url
 
 
 def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: str | None = None,
@@ -111,15 +112,17 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
 
 
 def _speak(segments: tuple[str, ...], language: str, prompt_url: PromptUrl) -> str:
+    return _spoken(segments, language, tuple(prompt_url(text, language) for text in segments))
+
+
+@functools.lru_cache(maxsize=1024)
+def _spoken(segments: tuple[str, ...], language: str, urls: tuple[str | None, ...]) -> str:
+    # Menus repeat the same prompts call after call: their TwiML is built once per set of audio URLs.
     spoken = []
-    for index, text in enumerate(segments):
+    for index, (text, url) in enumerate(zip(segments, urls)):
         if index:
             spoken.append(twiml.verb("Pause", length=PAUSE_SECONDS))
-        url = prompt_url(text, language)
-        if url:
-            spoken.append(twiml.verb("Play", twiml.text(url)))
-        else:
-            spoken.append(_say(text, language))
+        spoken.append(twiml.verb("Play", twiml.text(url)) if url else _say(text, language))
     return "".join(spoken)
 
 
