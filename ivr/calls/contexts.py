@@ -19,7 +19,11 @@ MAX_ENTRIES = 2048
 
 
 class CachedContexts:
-    """Wraps build_context(session, number, now_utc, settings) with a per-number, per-minute cache."""
+    """Wraps build_context(session, number, now_utc, settings) with a per-number, per-minute cache.
+
+    Called as cached(open_session, number, now_utc, settings): open_session() is called only on a
+    miss, so a hit needs no database session at all.
+    """
 
     def __init__(self, build_context, ttl: float = TTL_SECONDS):
         self.build_context = build_context
@@ -27,14 +31,14 @@ class CachedContexts:
         self._entries: dict[tuple, tuple[float, CallContext]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, session, number: str | None, now_utc: datetime, settings) -> CallContext:
+    def __call__(self, open_session, number: str | None, now_utc: datetime, settings) -> CallContext:
         key = (number, now_utc.replace(second=0, microsecond=0))
         with self._lock:
             hit = self._entries.get(key)
         if hit and time.monotonic() - hit[0] < self.ttl:
             context = hit[1]
         else:
-            context = self.build_context(session, number, now_utc, settings)
+            context = self.build_context(open_session(), number, now_utc, settings)
             with self._lock:
                 if len(self._entries) >= MAX_ENTRIES:
                     self._entries.clear()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, ContextManager
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,8 @@ log = logging.getLogger("hausruf.calls")
 
 # Books a callback task (and its SMS) in the session of the webhook, so both commit together.
 Booker = Callable[[Session, Call, BookCallback, CallContext, datetime], object]
-ContextBuilder = Callable[[Session, str | None, datetime, Settings], CallContext]
+# (open_session, caller number, now, settings): open_session() gives a session, called only if needed.
+ContextBuilder = Callable[[Callable[[], Session], str | None, datetime, Settings], CallContext]
 WriteLock = Callable[[], ContextManager]
 
 # Each failed attempt means another webhook of the call was stored meanwhile; a call has a handful
@@ -78,13 +79,17 @@ class _Decision:
 class CallHandler:
     """Runs engine steps for calls stored in the database; one instance per request.
 
-    session writes (bookings), reader only reads (contexts); both are opened lazily by their first use.
+    open_session gives the request's writing session (bookings), open_reader its read-only one
+    (contexts); most steps need neither, so they are opened only when used.
     """
 
-    def __init__(self, session: Session, reader: Session, settings: Settings, flows, build_context: ContextBuilder,
-                 book_callback: Booker | None, now: datetime, write_lock: WriteLock = contextlib.nullcontext):
-        self.session = session
-        self.reader = reader
+    def __init__(self, engine: Engine, open_session: Callable[[], Session], open_reader: Callable[[], Session],
+                 settings: Settings, flows, build_context: ContextBuilder, book_callback: Booker | None,
+                 now: datetime, write_lock: WriteLock = contextlib.nullcontext):
+        self.engine = engine
+        self._open_session = open_session
+        self._open_reader = open_reader
+        self._reader: Session | None = None
         self.settings = settings
         self.flows = flows
         self.build_context = build_context
@@ -92,13 +97,25 @@ class CallHandler:
         self.now = now
         self.write_lock = write_lock
 
+    @property
+    def session(self) -> Session:
+        """The request's writing session."""
+        return self._open_session()
+
+    @property
+    def reader(self) -> Session:
+        """The request's read-only session, opened on first use."""
+        if self._reader is None:
+            self._reader = self._open_reader()
+        return self._reader
+
     def start(self, call_sid: str, from_number: str | None) -> StepResult:
         """An incoming call: pick the flow by the caller's language and run it to its first wait."""
-        with contextlib.closing(CallStore(self.session.get_bind())) as store:
+        with contextlib.closing(CallStore(self.engine)) as store:
             if store.read(call_sid) is not None:  # Twilio retried the incoming-call webhook
                 return self.handle(call_sid, Resume(), None, "resume", "")
             with self._reading():
-                context = self.build_context(self.reader, from_number, self.now, self.settings)
+                context = self.build_context(lambda: self.reader, from_number, self.now, self.settings)
                 tenant_id = self._tenant_id(context.caller.number)
             language = context.caller.language or self.settings.default_language
             flow = self.flows.get(self.settings.flow_name, language, self.settings.default_language)
@@ -114,14 +131,14 @@ class CallHandler:
 
     def handle(self, call_sid: str, event: Event, expected_step: int | None, kind: str, detail: str) -> StepResult:
         """A later webhook of a call; a post for an older step only repeats what the call waits on."""
-        with contextlib.closing(CallStore(self.session.get_bind())) as store:
+        with contextlib.closing(CallStore(self.engine)) as store:
             for _ in range(DECIDE_ATTEMPTS):
                 call = store.read(call_sid)
                 if call is None:
                     log.warning("webhook for unknown call %s: starting it afresh", call_sid)
                     return self.start(call_sid, None)
                 with self._reading():
-                    context = self.build_context(self.reader, call.from_number, self.now, self.settings)
+                    context = self.build_context(lambda: self.reader, call.from_number, self.now, self.settings)
                 decision = self._decide_webhook(call, event, expected_step, kind, detail, context)
                 if self._store(store, decision):
                     return decision.result
@@ -191,7 +208,8 @@ class CallHandler:
         try:
             yield
         finally:
-            self.reader.rollback()
+            if self._reader is not None:
+                self._reader.rollback()
 
     def _tenant_id(self, number: str | None) -> int | None:
         if not number:

@@ -46,5 +46,5 @@ def close_session(exc: BaseException | None = None) -> None:
 
 
 def engine_of(app: Flask):
-    """The app's engine (for health checks and tests)."""
+    """The app's engine (health checks, the call store, tests)."""
     return app.extensions[EXTENSION].kw["bind"]

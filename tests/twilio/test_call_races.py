@@ -36,13 +36,13 @@ def test_a_word_stored_while_a_key_was_decided_wins_and_the_key_is_decided_again
     build_context = app.extensions["hausruf.context_builder"]
     spoken = []
 
-    def context_while_the_word_arrives(session, number, now, settings):
+    def context_while_the_word_arrives(open_session, number, now, settings):
         # The key press has read the call and is deciding; meanwhile "Technik" is stored.
         if not spoken:
             spoken.append(None)  # the word's own webhook builds a context too: only once
             spoken[0] = _meanwhile(lambda: other_worker.post(f"/twilio/voice/speech?step={step}&phrase=technik",
                                                              call.form()))
-        return build_context(session, number, now, settings)
+        return build_context(open_session, number, now, settings)
 
     app.extensions["hausruf.context_builder"] = context_while_the_word_arrives
     call.press("4")  # care menu, had it won
@@ -82,13 +82,13 @@ def test_a_hang_up_while_a_key_was_decided_is_not_overwritten(app, twilio):
     build_context = app.extensions["hausruf.context_builder"]
     hung_up = []
 
-    def context_while_the_caller_hangs_up(session, number, now, settings):
+    def context_while_the_caller_hangs_up(open_session, number, now, settings):
         if not hung_up:
             hung_up.append(None)
             other_worker = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
             hung_up[0] = _meanwhile(lambda: other_worker.post(
                 "/twilio/status", call.form(CallStatus="completed", CallDuration="9")))
-        return build_context(session, number, now, settings)
+        return build_context(open_session, number, now, settings)
 
     app.extensions["hausruf.context_builder"] = context_while_the_caller_hangs_up
     call.press("4")

@@ -58,12 +58,13 @@ def _remember_caller(settings, reason: str) -> None:
 
 
 def _handler() -> CallHandler:
-    from ivr.db import get_read_session, get_session
+    from ivr.db import engine_of, get_read_session, get_session
 
-    app = current_app
-    return CallHandler(get_session(), get_read_session(), app.config["HAUSRUF"], app.extensions["hausruf.flows"].current(),
-                       app.extensions["hausruf.context_builder"], app.extensions.get("hausruf.book_callback"),
-                       now=app.extensions["hausruf.clock"](), write_lock=_write_lock)
+    app = current_app._get_current_object()
+    return CallHandler(engine_of(app), get_session, get_read_session, app.config["HAUSRUF"],
+                       app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
+                       app.extensions.get("hausruf.book_callback"), now=app.extensions["hausruf.clock"](),
+                       write_lock=_write_lock)
 
 
 def _step_param() -> int | None:
