@@ -127,10 +127,11 @@ class StreamSession:
             log.exception("call %s: could not redirect after speech", self.call_sid)
 
     def _still_waiting(self) -> bool:
-        from ivr.db import EXTENSION
+        from ivr.db import READ_EXTENSION
         from ivr.db.models import Call
 
-        with self.app.extensions[EXTENSION]() as session:
+        # A read-only session: on SQLite it neither takes nor waits for the webhooks' write lock.
+        with self.app.extensions[READ_EXTENSION]() as session:
             state = session.scalar(select(Call.state).where(Call.call_sid == self.call_sid))
         return bool(state) and state.get("steps") == self.step and state.get("waiting") == "menu"
 
