@@ -22,7 +22,7 @@ def register(group: click.Group) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=None, type=int, help="gunicorn worker processes (default 2).")
-@click.option("--threads", default=None, type=int, help="threads per worker (default 16).")
+@click.option("--threads", default=None, type=int, help="threads per worker (default 32).")
 def serve_command(host, port, workers, threads):
     """Run the web app: Twilio webhooks, media streams, prompts, health check."""
     from ivr.web.server import serve

@@ -32,7 +32,7 @@ def server_options(host: str, port: int, workers: int | None = None, threads: in
         # Two processes keep a crash or a long speech decode from stalling every call; threads
         # carry the many short webhooks and the long-lived media-stream WebSockets.
         "workers": workers or int(os.environ.get("HAUSRUF_WORKERS", "2")),
-        "threads": threads or int(os.environ.get("HAUSRUF_THREADS", "16")),
+        "threads": threads or int(os.environ.get("HAUSRUF_THREADS", "32")),
         "timeout": 60,
         "graceful_timeout": 10,
         "accesslog": os.environ.get("HAUSRUF_ACCESS_LOG") or None,
