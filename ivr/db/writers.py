@@ -3,8 +3,9 @@
 Writers racing for SQLite's lock wait in its busy handler, which polls with sleeps of up to 100 ms
 (sqlite3.c, sqliteDefaultBusyCallback): under load that is the whole latency tail. A threading lock
 queues the threads of one process; an flock() on a file beside the database queues the processes,
-and the kernel wakes the next waiter the moment the lock is free. PostgreSQL needs neither: it
-locks the call's row (SELECT ... FOR UPDATE).
+and the kernel wakes the next waiter the moment the lock is free (bench/webhooks.py: p99 12 ms with
+the lock, 25-47 ms without, same throughput). PostgreSQL needs neither: its row locks serialise only
+writes of the same call, and the versioned UPDATE (ivr.calls.store) settles races between them.
 """
 
 from __future__ import annotations
