@@ -39,7 +39,10 @@ def _api(settings: Settings) -> str:
 
 
 def fetch_recording(settings: Settings, recording_sid: str) -> Path:
-    """Download the recording as WAV (Twilio serves RecordingUrl + ".wav"), written atomically."""
+    """Download the recording as WAV (Twilio serves RecordingUrl + ".wav"), written atomically.
+
+    A plain authenticated GET: twilio-python reads every response as text, which would garble audio.
+    """
     url = f"{_api(settings)}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
     response = requests.get(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=60)
     response.raise_for_status()
@@ -52,11 +55,10 @@ def fetch_recording(settings: Settings, recording_sid: str) -> Path:
 
 
 def delete_at_twilio(settings: Settings, recording_sid: str) -> None:
-    """Remove Twilio's copy once ours is safe (DELETE .../Recordings/{sid}.json)."""
-    url = f"{_api(settings)}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.json"
-    response = requests.delete(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=30)
-    if response.status_code not in (204, 404):
-        response.raise_for_status()
+    """Remove Twilio's copy once ours is safe; a copy already gone is fine."""
+    from ivr.telephony.twilio.client import TwilioRestClient
+
+    TwilioRestClient(settings).delete_recording(recording_sid)
 
 
 def transcribe_message(session: Session, settings: Settings, models, recording_sid: str) -> CallbackTask | None:

@@ -55,3 +55,19 @@ def test_a_recorded_message_is_transcribed_offline_and_removed_from_twilio(korea
     # Retention counts from when the audio reached our disk (its file time), on the real clock.
     assert purge_recordings(settings, now=datetime.now(timezone.utc) + timedelta(days=31), days=30) == 1
     assert not local_path(settings, RECORDING).exists()
+
+
+def test_deleting_a_recording_twilio_no_longer_has_is_not_an_error(standin, tmp_path):
+    from ivr.config import Settings
+    from ivr.telephony.twilio.client import TwilioError, TwilioRestClient
+
+    settings = Settings.from_env(**task_app_config("sqlite://", tmp_path, standin))
+    standin.recordings[RECORDING] = b"RIFF"
+    client = TwilioRestClient(settings)
+    assert client.delete_recording(RECORDING) is True
+    assert client.delete_recording(RECORDING) is False  # 404: already gone
+    assert standin.deleted_recordings == [RECORDING]
+    wrong = Settings.from_env(**{**task_app_config("sqlite://", tmp_path, standin), "twilio_auth_token": "wrong"})
+    with pytest.raises(TwilioError) as refused:
+        TwilioRestClient(wrong).delete_recording(RECORDING)
+    assert refused.value.status == 401 and refused.value.permanent

@@ -1,4 +1,4 @@
-"""The Twilio REST client: send an SMS, list recent ones, move a live call to new TwiML.
+"""The Twilio REST client: send an SMS, list recent ones, move a live call to new TwiML, delete a recording.
 
 Everything that talks to api.twilio.com is here, so the translators stay pure and tests can point
 this one object at a local stand-in (HAUSRUF_TWILIO_API_BASE) and still use the real twilio-python.
@@ -110,3 +110,15 @@ class TwilioRestClient:
             self.client.calls(call_sid).update(url=url, method="POST")
         except (TwilioRestException, requests.RequestException) as exc:
             raise _error(exc) from exc
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete Twilio's copy of a recording; False if Twilio has none (already deleted)."""
+        try:
+            self.client.recordings(recording_sid).delete()
+        except TwilioRestException as exc:
+            if int(exc.status) == 404:
+                return False
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise _error(exc) from exc
+        return True
