@@ -62,6 +62,7 @@ class StepResult:
     node: str | None
     stale: bool = False
     revision: str = ""
+    after_menu: bool = False  # the call waited in a menu before this step (a media stream may be running)
 
 
 @dataclass
@@ -177,7 +178,8 @@ class CallHandler:
         event_row = {"at": self.now, "kind": kind, "node": state.node or new_state.node, "detail": detail[:500],
                      "outcome": summary}
         bookings = [a for a in actions if isinstance(a, BookCallback)] if self.book_callback else []
-        result = StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision)
+        result = StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision,
+                            after_menu=state.waiting == "menu")
         return _Decision(call, context, changes, event_row, bookings, result)
 
     def _store(self, store: CallStore, decision: _Decision) -> bool:

@@ -98,6 +98,10 @@ def test_menu_twiml_starts_a_media_stream_with_the_step_and_menu(twilio, server)
     assert params["step"] == "1" and params["node"] == "main_menu" and params["language"] == "ko"
     call.press("*")
     assert call.twiml.find("Stop/Stream") is not None  # the previous menu's stream ends first
+    call.press("5")  # a callback, then a message: no menu, no new stream
+    assert call.twiml.find("Stop/Stream") is not None and call.twiml.find("Start") is None
+    call.record()
+    assert call.twiml.find("Stop") is None  # nothing was listening since the menu's stream was stopped
 
 
 @pytest.mark.parametrize("word, then", [("장보기", "장보기."), ("안내", "안내.")])

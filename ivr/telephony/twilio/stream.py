@@ -58,8 +58,9 @@ class SpeechStreams:
         return MediaStream(url=websocket_url(self.settings.public_url), name=STREAM_NAME, parameters=params)
 
     def stop_for(self, call_sid: str, result: StepResult) -> str | None:
-        # The first answer of a call has no stream to stop; every later one stops the menu's stream.
-        return STREAM_NAME if self.enabled_for(result.language) and result.step > 1 else None
+        # Only a menu starts a stream, and it runs until stopped: the answer after a menu stops it
+        # (before a new menu starts one of the same name). Other answers have nothing to stop.
+        return STREAM_NAME if self.enabled_for(result.language) and result.after_menu else None
 
 
 class StreamSession:
