@@ -25,9 +25,10 @@ class Prepared:
         self.sql = compiled.string
         self.dialect = dialect
         self._order = list(compiled.positiontup) if compiled.positional else None
-        names = self._order if self._order is not None else list(compiled.construct_params(_check=False))
+        embedded = compiled.params  # every bind by name; required ones without a value yet
+        names = self._order if self._order is not None else list(embedded)
         # Values SQLAlchemy put in the statement itself (the 1 of "version + 1").
-        self._literals = {name: value for name, value in compiled.construct_params(_check=False).items()
+        self._literals = {name: value for name, value in embedded.items()
                           if name in names and not compiled.binds[name].required}
         processors = {name: _bind_processor(bind.type, dialect) for name, bind in compiled.binds.items()}
         self._processed = [(name, processors[name]) for name in names if processors.get(name)]
