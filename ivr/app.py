@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask("ivr")
     app.config["HAUSRUF"] = settings
     app.config["DATABASE_URL"] = settings.database_url
+    app.config["DATABASE_TIMEOUT"] = settings.database_timeout  # a caller is waiting: never wait long
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from ivr import db

@@ -45,6 +45,9 @@ class Settings:
     speech_enabled: bool = True
     render_prompts_on_demand: bool = True  # render a missing prompt in the background after its first <Say>
     log_level: str = "INFO"
+    # How long a webhook's database work may wait (locks, a stalled server) before it gives up and the
+    # caller is put through to staff: well inside the 15 s Twilio waits for an answer.
+    database_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -75,6 +78,7 @@ class Settings:
             speech_enabled=_env("HAUSRUF_SPEECH", "on") not in ("off", "0", "false", "no"),
             render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
             log_level=_env("HAUSRUF_LOG_LEVEL", "INFO"),
+            database_timeout=float(_env("HAUSRUF_DB_TIMEOUT", "5")),
         )
         values.update(overrides)
         return cls(**values)

@@ -15,8 +15,8 @@ READ_EXTENSION = "hausruf.db.read"
 
 
 def init_app(app: Flask) -> None:
-    """Create the engine once from app.config["DATABASE_URL"] and close each request's session on teardown."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    """Create the engine from DATABASE_URL (waits bounded by DATABASE_TIMEOUT) and close sessions on teardown."""
+    engine = make_engine(app.config["DATABASE_URL"], timeout=app.config.get("DATABASE_TIMEOUT"))
     app.extensions[EXTENSION] = session_factory(engine)
     # Same pool; its transactions begin read-only (DEFERRED on SQLite: no write lock taken or awaited).
     app.extensions[READ_EXTENSION] = session_factory(engine.execution_options(**{READ_ONLY: True}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -23,21 +25,34 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for url: SQLite with WAL, foreign keys and a busy timeout; PostgreSQL with pool_pre_ping."""
+def make_engine(url: str, timeout: float | None = None, **kwargs) -> Engine:
+    """An engine for url: SQLite with WAL, foreign keys and a busy timeout; PostgreSQL with pool_pre_ping.
+
+    timeout (seconds) bounds every wait: for a lock, for a free pooled connection and, on PostgreSQL,
+    for connecting and for each statement. The web app sets it, because a caller is waiting; without
+    it SQLite waits SQLITE_BUSY_MS for a lock and PostgreSQL as long as it takes (migrations, jobs).
+    """
     url = normalise_url(url)
     parsed = make_url(url)
+    if timeout:
+        kwargs.setdefault("pool_timeout", timeout)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        connect_args = {}
+        if timeout:
+            wait_ms = int(timeout * 1000)
+            connect_args = {"connect_timeout": max(2, math.ceil(timeout)),  # libpq's minimum is 2 s
+                            "options": f"-c statement_timeout={wait_ms} -c lock_timeout={wait_ms}"}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    busy_ms = int(timeout * 1000) if timeout else SQLITE_BUSY_MS
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000}, **kwargs)
+    event.listen(engine, "connect", functools.partial(_sqlite_on_connect, busy_ms=busy_ms))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+def _sqlite_on_connect(dbapi_connection, connection_record, busy_ms: int = SQLITE_BUSY_MS) -> None:
     # Let SQLAlchemy, not pysqlite, decide where transactions begin (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
     dbapi_connection.isolation_level = None
@@ -45,7 +60,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the one writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the last commit
     cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 
