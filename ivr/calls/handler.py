@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable, ContextManager
 
@@ -73,8 +73,8 @@ class _Decision:
     context: CallContext
     changes: dict
     event_row: dict
-    bookings: list[BookCallback] = field(default_factory=list)
-    result: StepResult | None = None
+    bookings: list[BookCallback]
+    result: StepResult
 
 
 class CallHandler:

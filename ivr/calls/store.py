@@ -54,9 +54,9 @@ class _Statements:
     def __init__(self, engine: Engine):
         self.dialect = engine.dialect
         self.read = Prepared(_READ_CALL, engine.dialect)
-        self.store_step = PreparedSet(_STORE_STEP, engine)  # SET columns vary with the step's changes
-        self.add_call = PreparedSet(_ADD_CALL, engine)
-        self.add_event = PreparedSet(_ADD_EVENT, engine)
+        self.store_step = PreparedSet(_STORE_STEP, engine.dialect)  # SET columns vary with the step's changes
+        self.add_call = PreparedSet(_ADD_CALL, engine.dialect)
+        self.add_event = PreparedSet(_ADD_EVENT, engine.dialect)
 
 
 @functools.lru_cache(maxsize=8)

@@ -68,11 +68,16 @@ def _sqlite_on_begin(connection) -> None:
     # IMMEDIATE takes the write lock up front. A deferred transaction that read first and writes
     # after another worker committed fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked"),
     # which busy_timeout cannot wait out (sqlite.org/isolation.html, "WAL mode"). Transactions
-    # marked read_only() never write, so they begin DEFERRED and run beside the one writer.
+    # marked READ_ONLY never write, so they begin DEFERRED and run beside the one writer.
+    read_only = bool(connection.get_execution_options().get(READ_ONLY))
+    begin_sqlite(connection.connection.driver_connection, read_only)
+
+
+def begin_sqlite(driver_connection, read_only: bool) -> None:
+    """Begin a transaction on a pysqlite connection: DEFERRED to read, IMMEDIATE to write."""
     # Straight to the driver: this runs for every transaction, and a full SQLAlchemy execution of
     # BEGIN cost as much as the statements of a webhook's read (bench/webhooks.py).
-    mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
-    connection.connection.driver_connection.execute(f"BEGIN {mode}")
+    driver_connection.execute("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

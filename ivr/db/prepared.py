@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+
+from ivr.db.engine import begin_sqlite
 
 
 class Prepared:
@@ -70,11 +71,11 @@ class Prepared:
 
 
 class PreparedSet:
-    """The prepared forms of a statement for one engine, one per set of parameter names used."""
+    """The prepared forms of a statement for one dialect, one per set of parameter names used."""
 
-    def __init__(self, statement: ClauseElement, engine: Engine):
+    def __init__(self, statement: ClauseElement, dialect: Dialect):
         self.statement = statement
-        self.dialect = engine.dialect
+        self.dialect = dialect
         self._by_keys: dict[frozenset, Prepared] = {}
 
     def __call__(self, keys: Iterable[str]) -> Prepared:
@@ -88,7 +89,7 @@ class PreparedSet:
 def begin(dbapi_connection, dialect: Dialect, writing: bool) -> None:
     """Begin a transaction on a raw connection the way ivr.db.engine begins them for SQLAlchemy."""
     if dialect.name == "sqlite":  # pysqlite runs with isolation_level=None: we say where it begins
-        dbapi_connection.execute("BEGIN IMMEDIATE" if writing else "BEGIN DEFERRED")
+        begin_sqlite(dbapi_connection, read_only=not writing)
     # PostgreSQL drivers begin implicitly with the first statement.
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import Flask
 
 from ivr.flows.flowset import FlowSet
-from ivr.flows.model import Flow
 from ivr.flows.revisions import RevisionArchive
 
 log = logging.getLogger("hausruf.flows")
@@ -63,16 +62,10 @@ class LiveFlows:
         self._reload_if_changed()
         return self.flowset
 
-    def by_revision(self, revision: str) -> Flow | None:
-        """The flow a call started on, from memory or the database (see FlowSet.by_revision)."""
-        return self.flowset.by_revision(revision)
-
 
 def init_app(app: Flask) -> None:
     """Load the flows once, storing their revisions in the app's database; each request sees the current set."""
     from ivr.db import EXTENSION, READ_EXTENSION
 
-    archive = None
-    if EXTENSION in app.extensions:  # ivr.db.init_app ran first (create_app does so)
-        archive = RevisionArchive(app.extensions[EXTENSION], app.extensions.get(READ_EXTENSION))
+    archive = RevisionArchive(app.extensions[EXTENSION], app.extensions[READ_EXTENSION])  # after ivr.db.init_app
     app.extensions["hausruf.flows"] = LiveFlows(app.config["HAUSRUF"].flows_dir, archive)

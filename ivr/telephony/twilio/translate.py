@@ -137,8 +137,8 @@ def whisper_twiml(text: str, language: str) -> str:
 
 def fallback_twiml(language: str, staff_number: str | None, caller_id: str | None) -> str:
     """TwiML for when anything failed: apologise and reach a person, or promise a callback."""
-    texts = FALLBACK_TEXTS.get(language, FALLBACK_TEXTS["de"])
     language = language if language in FALLBACK_TEXTS else "de"
+    texts = FALLBACK_TEXTS[language]
     if staff_number:
         return twiml.document(_say(texts["connect"], language),
                               twiml.verb("Dial", twiml.verb("Number", twiml.text(staff_number)), caller_id=caller_id,
