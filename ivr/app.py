@@ -15,7 +15,10 @@ log = logging.getLogger("hausruf")
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the web app; test_config overrides Settings fields (e.g. {"database_url": ...})."""
     settings = Settings.from_env(**(test_config or {}))
+    from ivr.web.requests import HausrufRequest
+
     app = Flask("ivr")
+    app.request_class = HausrufRequest
     app.config["HAUSRUF"] = settings
     app.config["DATABASE_URL"] = settings.database_url
     app.config["DATABASE_TIMEOUT"] = settings.database_timeout  # a caller is waiting: never wait long

@@ -110,11 +110,15 @@ class CallStore:
     def read(self, call_sid: str) -> StoredCall | None:
         """The call as it is now, read in a read-only transaction (no write lock taken or awaited)."""
         connection = self._connection()
-        begin(connection, self._statements.dialect, writing=False)
-        try:
+        if self._statements.dialect.name == "sqlite":
+            # pysqlite runs in autocommit mode here: a lone SELECT is its own read transaction.
             row = self._statements.read.first(connection, {"sid": call_sid})
-        finally:
-            connection.rollback()
+        else:
+            begin(connection, self._statements.dialect, writing=False)
+            try:
+                row = self._statements.read.first(connection, {"sid": call_sid})
+            finally:
+                connection.rollback()
         if row is None:
             return None
         id_, from_number, flow_name, flow_language, flow_revision, state, status, outcome, version = row

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
 from ivr.engine.context import CallContext
 from ivr.engine.events import (
@@ -33,9 +31,9 @@ def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) 
     """Apply one event to a call; return the new state and what the hotline does now."""
     step = _Step(flow, context)
     step.service = state.service
-    state = replace(state, steps=state.steps + 1)
+    state = state.evolve(steps=state.steps + 1)
     if isinstance(event, CallerHungUp):
-        return replace(state, finished=True, waiting=None), []
+        return state.evolve(finished=True, waiting=None), []
     if state.finished:
         return state, [Hangup(outcome="already-finished")]
     if isinstance(event, CallStarted) or state.node is None:
@@ -112,15 +110,15 @@ class _Step:
             handler = getattr(self, f"_run_{type(node).__name__}")
             next_id, waiting = handler(node, state)
             if self.service != state.service:
-                state = replace(state, service=self.service)
+                state = state.evolve(service=self.service)
             if waiting is not None:
                 return state.at(node.id, waiting=waiting), self.actions
             if next_id is None:
-                return replace(state.at(node.id), finished=True), self.actions
+                return state.at(node.id).evolve(finished=True), self.actions
             state = state.at(next_id)
         self.actions.append(Outcome("error", f"flow loops without waiting at node '{state.node}'"))
         self.actions.append(Hangup(outcome="error"))
-        return replace(state, finished=True, waiting=None), self.actions
+        return state.evolve(finished=True, waiting=None), self.actions
 
     def _run_SayNode(self, node: m.SayNode, state):
         self.say(node.prompt)
@@ -233,7 +231,7 @@ class _Step:
 
     def _repeat(self, state: CallState, node: m.MenuNode):
         self._run_MenuNode(node, state)
-        return replace(state, node=node.id, waiting="menu"), self.actions
+        return state.evolve(node=node.id, waiting="menu"), self.actions
 
     def _retry(self, state: CallState, node: m.MenuNode, retry: m.Retry, counter: str):
         count = getattr(state, counter) + 1
@@ -241,7 +239,7 @@ class _Step:
             self.actions.append(Outcome(f"{counter}_exhausted", node.id))
             return self.run(state.at(retry.then))
         self._run_MenuNode(node, state, lead=self._segments(retry.prompt))
-        return replace(state, waiting="menu", **{counter: count}), self.actions
+        return state.evolve(waiting="menu", **{counter: count}), self.actions
 
     def on_dial(self, state: CallState, node: m.ConnectNode, event: Event):
         if not isinstance(event, DialFinished):
@@ -251,7 +249,7 @@ class _Step:
                                         (("seconds", str(event.seconds)),)))
             if node.next is None:
                 self.actions.append(Hangup())
-                return replace(state.at(node.id), finished=True), self.actions
+                return state.at(node.id).evolve(finished=True), self.actions
             return self.run(state.at(node.next))
         self.actions.append(Outcome("dial_failed", event.outcome))
         return self.run(state.at(node.fallback))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -34,4 +34,13 @@ class CallState:
 
     def at(self, node: str | None, waiting: str | None = None) -> "CallState":
         """The same call moved to another node, counters reset."""
-        return replace(self, node=node, waiting=waiting, no_input=0, no_match=0)
+        return self.evolve(node=node, waiting=waiting, no_input=0, no_match=0)
+
+    def evolve(self, **changes: Any) -> "CallState":
+        """A copy with changes, like dataclasses.replace but without its field-by-field __init__ (hot path)."""
+        unknown = changes.keys() - self.__dataclass_fields__.keys()
+        if unknown:
+            raise TypeError(f"CallState has no field(s) {', '.join(sorted(unknown))}")
+        copy = object.__new__(CallState)
+        copy.__dict__.update(self.__dict__, **changes)  # the fields are frozen only against setattr
+        return copy

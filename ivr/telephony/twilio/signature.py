@@ -6,12 +6,16 @@ URL Twilio signed is rebuilt from HAUSRUF_PUBLIC_URL + path + query string.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import hmac
 import logging
 
-from flask import Response, current_app, request
+from flask import Request, Response, current_app, request
 from twilio.request_validator import RequestValidator
+
+from ivr.config import Settings
 
 log = logging.getLogger("hausruf.twilio")
 
@@ -22,24 +26,28 @@ def signed_url(public_url: str, path: str, query: bytes | str) -> str:
     return f"{public_url.rstrip('/')}{path}" + (f"?{query}" if query else "")
 
 
-def is_valid_request() -> bool:
-    """True when the current request carries a valid X-Twilio-Signature."""
-    settings = current_app.config["HAUSRUF"]
-    signature = request.headers.get("X-Twilio-Signature", "")
+def is_valid_request(req: Request, settings: Settings) -> bool:
+    """True when req carries a valid X-Twilio-Signature."""
+    signature = req.headers.get("X-Twilio-Signature", "")
     if not settings.twilio_auth_token or not settings.public_url:
-        log.error("rejecting %s: TWILIO_AUTH_TOKEN and HAUSRUF_PUBLIC_URL must both be set", request.path)
+        log.error("rejecting %s: TWILIO_AUTH_TOKEN and HAUSRUF_PUBLIC_URL must both be set", req.path)
         return False
     if not signature:
         return False
-    url = signed_url(settings.public_url, request.path, request.query_string)
-    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
-    validator = RequestValidator(settings.twilio_auth_token)
-    # Most requests are signed for exactly this URL: one HMAC. validate() also tries the URL with and
-    # without an explicit port (Twilio signs either way) and costs three times as much.
-    expected = validator.compute_signature(url, params).encode()
-    if hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
+    url = signed_url(settings.public_url, req.path, req.query_string)
+    params = req.form.to_dict(flat=True) if req.method == "POST" else {}
+    # Most requests are signed for exactly this URL: one HMAC, computed as Twilio's RequestValidator
+    # does (URL, then each parameter name and value in name order). validate() also tries the URL
+    # with and without an explicit port (Twilio signs either way) and costs three times as much.
+    if hmac.compare_digest(_signature(settings.twilio_auth_token, url, params),
+                           signature.encode("utf-8", "replace")):
         return True
-    return validator.validate(url, params, signature)
+    return RequestValidator(settings.twilio_auth_token).validate(url, params, signature)
+
+
+def _signature(token: str, url: str, params: dict[str, str]) -> bytes:
+    signed = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest())
 
 
 def twilio_signed(view):
@@ -47,11 +55,12 @@ def twilio_signed(view):
 
     @functools.wraps(view)
     def checked(*args, **kwargs):
-        if not is_valid_request():
+        req = request._get_current_object()
+        if not is_valid_request(req, current_app.config["HAUSRUF"]):
             from ivr.directory.phones import mask
 
             log.warning("403 for %s %s from %s (caller %s): missing or bad X-Twilio-Signature",
-                        request.method, request.path, request.remote_addr, mask(request.form.get("From") or ""))
+                        req.method, req.path, req.remote_addr, mask(req.form.get("From") or ""))
             return Response("forbidden: bad or missing Twilio signature\n", status=403, mimetype="text/plain")
         return view(*args, **kwargs)
 

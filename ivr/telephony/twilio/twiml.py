@@ -20,8 +20,7 @@ def document(*verbs: str) -> str:
 
 def verb(tag: str, body: str = "", /, **attributes: object) -> str:
     """<Tag attr="value">body</Tag>; snake_case attributes become Twilio's camelCase, None is left out."""
-    attrs = "".join(f" {_camel(key)}={quoteattr(_text(value))}" for key, value in attributes.items()
-                    if value is not None)
+    attrs = "".join(_attribute(key, value) for key, value in attributes.items() if value is not None)
     return f"<{tag}{attrs}>{body}</{tag}>" if body else f"<{tag}{attrs} />"
 
 
@@ -36,7 +35,12 @@ def _text(value: object) -> str:
     return str(value)
 
 
-@functools.lru_cache(maxsize=64)
+# Most attributes repeat answer after answer (timeouts, keys, prompt URLs); typed, so True is not 1.
+@functools.lru_cache(maxsize=1024, typed=True)
+def _attribute(name: str, value: object) -> str:
+    return f" {_camel(name)}={quoteattr(_text(value))}"
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Mapping
+
 from flask import Blueprint, Response, current_app, request
 
 from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
-from ivr.engine.events import NoInput, RecordingFinished, WordsSpoken
+from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
 
@@ -57,29 +59,26 @@ def _remember_caller(settings, reason: str) -> None:
         log.exception("could not spool the missed call either")
 
 
-def _handler() -> CallHandler:
+def _handler(app) -> CallHandler:
     from ivr.db import engine_of, get_read_session, get_session
 
-    app = current_app._get_current_object()
     return CallHandler(engine_of(app), get_session, get_read_session, app.config["HAUSRUF"],
                        app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
                        app.extensions.get("hausruf.book_callback"), now=app.extensions["hausruf.clock"](),
                        write_lock=_write_lock)
 
 
-def _step_param() -> int | None:
+def _step_param(query: Mapping[str, str]) -> int | None:
     try:
-        return int(request.args.get("step", ""))
+        return int(query.get("step", ""))
     except ValueError:
         return None
 
 
-def _respond(result: StepResult) -> Response:
+def _respond(app, call_sid: str, result: StepResult) -> Response:
     """Render a step the handler has stored: Twilio must never act on a state we failed to store."""
-    app = current_app
     settings = app.config["HAUSRUF"]
     speech = app.extensions.get("hausruf.speech_streams")
-    call_sid = request.form.get("CallSid", "")
     stream = speech.stream_for(call_sid, result) if speech else None
     stop = speech.stop_for(call_sid, result) if speech else None
     prompt_url = app.extensions.get("hausruf.prompt_url") or (lambda text, language: None)
@@ -87,14 +86,22 @@ def _respond(result: StepResult) -> Response:
                                    stream=stream, stop_stream=stop))
 
 
+def _step(event: Event, kind: str, detail: str) -> Response:
+    """Run one engine step of the call this webhook is about and answer with its TwiML."""
+    app, req = current_app._get_current_object(), request._get_current_object()
+    call_sid = req.form.get("CallSid") or _missing("CallSid")
+    result = _handler(app).handle(call_sid, event, _step_param(req.args), kind, detail)
+    return _respond(app, call_sid, result)
+
+
 @bp.post("/voice")
 @twilio_signed
 @never_dead_air
 def incoming_call():
     """A new call to the hotline."""
-    handler = _handler()
-    form = request.form
-    return _respond(handler.start(form.get("CallSid") or _missing("CallSid"), form.get("From")))
+    app, form = current_app._get_current_object(), request.form
+    call_sid = form.get("CallSid") or _missing("CallSid")
+    return _respond(app, call_sid, _handler(app).start(call_sid, form.get("From")))
 
 
 @bp.post("/voice/gather")
@@ -102,10 +109,9 @@ def incoming_call():
 @never_dead_air
 def gathered():
     """Keys pressed in a menu (or an empty Gather result)."""
-    handler = _handler()
     event = translate.digits_event(request.form)
     detail = getattr(event, "digits", "")
-    return _respond(handler.handle(_sid(), event, _step_param(), "digits" if detail else "no_input", detail))
+    return _step(event, "digits" if detail else "no_input", detail)
 
 
 @bp.post("/voice/noinput")
@@ -113,8 +119,7 @@ def gathered():
 @never_dead_air
 def no_input():
     """The menu's Gather timed out without a key."""
-    handler = _handler()
-    return _respond(handler.handle(_sid(), NoInput(), _step_param(), "no_input", ""))
+    return _step(NoInput(), "no_input", "")
 
 
 @bp.post("/voice/speech")
@@ -122,9 +127,8 @@ def no_input():
 @never_dead_air
 def spoken():
     """The call was redirected here by the speech recogniser (REST update) with the phrase heard."""
-    handler = _handler()
     phrase = request.args.get("phrase", "")
-    return _respond(handler.handle(_sid(), WordsSpoken(phrase), _step_param(), "speech", phrase))
+    return _step(WordsSpoken(phrase), "speech", phrase)
 
 
 @bp.post("/voice/dial")
@@ -132,9 +136,8 @@ def spoken():
 @never_dead_air
 def dialled():
     """A connect attempt ended."""
-    handler = _handler()
     event = translate.dial_event(request.form)
-    return _respond(handler.handle(_sid(), event, _step_param(), "dial", event.outcome))
+    return _step(event, "dial", event.outcome)
 
 
 @bp.post("/voice/record")
@@ -142,9 +145,8 @@ def dialled():
 @never_dead_air
 def recorded():
     """A message was recorded (or nothing was, with empty=1)."""
-    handler = _handler()
     event = RecordingFinished(None, 0) if request.args.get("empty") else translate.recording_event(request.form)
-    return _respond(handler.handle(_sid(), event, _step_param(), "recording", event.reference or ""))
+    return _step(event, "recording", event.reference or "")
 
 
 @bp.post("/voice/whisper")
@@ -171,10 +173,11 @@ def recording_status():
 def unknown_voice(anything: str):
     """A voice URL we never issued: keep the call where it is."""
     log.warning("unknown voice webhook /twilio/voice/%s: repeating the current step", anything)
-    handler = _handler()
     from ivr.engine import Resume
 
-    return _respond(handler.handle(_sid(), Resume(), None, "unknown", anything[:100]))
+    app, form = current_app._get_current_object(), request.form
+    call_sid = form.get("CallSid") or _missing("CallSid")
+    return _respond(app, call_sid, _handler(app).handle(call_sid, Resume(), None, "unknown", anything[:100]))
 
 
 @bp.post("/status")
@@ -196,10 +199,6 @@ def status_callback():
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
         log.exception("status callback failed")
     return Response(status=204)
-
-
-def _sid() -> str:
-    return request.form.get("CallSid") or _missing("CallSid")
 
 
 def _missing(field: str):
