@@ -25,12 +25,14 @@ _guard = threading.Lock()
 
 
 def _lock_for(database: str) -> tuple[threading.Lock, int]:
+    if database in _files:  # set up once per file; dict reads are atomic
+        return _thread_locks[database], _files[database]
     with _guard:
-        if database not in _thread_locks:
+        if database not in _files:
             path = Path(f"{database}.writer-lock")
             path.parent.mkdir(parents=True, exist_ok=True)
+            _thread_locks[database] = threading.Lock()  # before _files: the fast path reads both
             _files[database] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            _thread_locks[database] = threading.Lock()
         return _thread_locks[database], _files[database]
 
 

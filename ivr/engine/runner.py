@@ -80,13 +80,19 @@ class _Step:
         self.context = context
         self.actions: list[Action] = []
         self.service: str | None = None  # set from the state as nodes run
+        self._variables_for: tuple | None = None
+        self._cached_variables: dict = {}
 
     # -- speaking -------------------------------------------------------------------------------
 
     def _variables(self) -> dict:
-        service = self.context.service(self.service) if self.service else None
-        return {"caller": self.context.caller, "service": service, "hotline": self.context.hotline_name,
-                "now": self.context.now}
+        # A menu renders a dozen segments; they share one set of variables until the service changes.
+        if self._variables_for != (self.service,):
+            service = self.context.service(self.service) if self.service else None
+            self._cached_variables = {"caller": self.context.caller, "service": service,
+                                      "hotline": self.context.hotline_name, "now": self.context.now}
+            self._variables_for = (self.service,)
+        return self._cached_variables
 
     def _segments(self, prompt: m.Prompt | None) -> tuple[str, ...]:
         if prompt is None:

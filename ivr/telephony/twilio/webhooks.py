@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Mapping
+from typing import Callable, ContextManager, Mapping
 
 from flask import Blueprint, Response, current_app, request
 
 from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
+from ivr.db.writers import sqlite_writer
 from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
@@ -24,11 +25,9 @@ def _twiml(body: str) -> Response:
     return Response(body, status=200, mimetype=TWIML)
 
 
-def _write_lock():
+def _write_lock(app) -> Callable[[], ContextManager]:
     """SQLite: one write transaction at a time across all server processes (see ivr.db.writers)."""
-    from ivr.db.writers import sqlite_writer
-
-    return sqlite_writer(current_app.config["DATABASE_URL"])
+    return functools.partial(sqlite_writer, app.config["DATABASE_URL"])
 
 
 def never_dead_air(view):
@@ -65,7 +64,7 @@ def _handler(app) -> CallHandler:
     return CallHandler(engine_of(app), get_session, get_read_session, app.config["HAUSRUF"],
                        app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
                        app.extensions.get("hausruf.book_callback"), now=app.extensions["hausruf.clock"](),
-                       write_lock=_write_lock)
+                       write_lock=_write_lock(app))
 
 
 def _step_param(query: Mapping[str, str]) -> int | None:
@@ -190,7 +189,7 @@ def status_callback():
     try:
         duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
         session = get_session()
-        with _write_lock():
+        with _write_lock(current_app)():
             if close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20], duration,
                           current_app.extensions["hausruf.clock"]()):
                 session.commit()
