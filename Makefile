@@ -26,6 +26,7 @@ check: setup
 
 bench: setup
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/webhook_instructions.py
 	$(BIN)/python bench/speech.py
 
 docs: setup

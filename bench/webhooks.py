@@ -1,6 +1,6 @@
 """Webhook throughput and latency: a full menu step of Hausruf vs a bare Flask endpoint, same server settings.
 
-Run: .venv/bin/python bench/webhooks.py [--seconds 5] [--rounds 3] [--connections 8] [--database sqlite|postgresql]
+Run: .venv/bin/python bench/webhooks.py [--seconds 5] [--rounds 5] [--connections 8] [--database sqlite|postgresql]
 
 Both apps run under the production server (gunicorn gthread, the settings of `hausruf serve`), side
 by side, and are loaded in alternating rounds so a busy neighbour on the machine hits both alike;
@@ -209,7 +209,7 @@ def _start_calls(port: int, items) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5, help="length of one load round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating bare/Hausruf rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating bare/Hausruf rounds")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()

@@ -234,6 +234,17 @@ def test_state_survives_a_round_trip_through_plain_data(flow):
     assert advance(flow, again, DigitsPressed("1"), context) == advance(flow, state, DigitsPressed("1"), context)
 
 
+def test_evolve_is_dataclasses_replace_and_refuses_unknown_fields():
+    state = CallState(node="main_menu", waiting="menu", no_input=1, steps=4, service="meals")
+    changed = state.evolve(steps=5, waiting=None)
+    assert changed == dataclasses.replace(state, steps=5, waiting=None) and changed is not state
+    assert state.steps == 4 and hash(changed) == hash(dataclasses.replace(state, steps=5, waiting=None))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        changed.steps = 6  # still frozen
+    with pytest.raises(TypeError, match="no field.*stepz"):
+        state.evolve(stepz=5)
+
+
 def test_hang_up_finishes_and_later_events_only_hang_up(flow):
     context = known_caller()
     state, _ = start(flow, context)
