@@ -1,6 +1,7 @@
 """Webhook throughput and latency: a full menu step of Hausruf vs a bare Flask endpoint, same server settings.
 
 Run: .venv/bin/python bench/webhooks.py [--seconds 5] [--rounds 5] [--connections 8] [--database sqlite|postgresql]
+     .venv/bin/python bench/webhooks.py --against ../old-checkout   (this code's menu step vs another's)
 
 Both apps run under the production server (gunicorn gthread, the settings of `hausruf serve`), side
 by side, and are loaded in alternating rounds so a busy neighbour on the machine hits both alike;
@@ -8,6 +9,10 @@ figures are medians over the rounds. The load comes from two client processes wi
 connections. A "menu step" is a signed Gather
 action pressing * (repeat) for one of many calls in progress: signature check, call row locked and
 read, directory context built, engine step, state and audit event written, TwiML rendered.
+
+With --against PATH the baseline is not the bare endpoint but the menu step of another checkout
+(e.g. `git worktree add ../old HEAD~3`), run by that checkout's own `serve`: on a shared VM whose
+speed moves between runs, only alternating rounds tell whether a change made the step faster.
 """
 
 from __future__ import annotations
@@ -134,14 +139,38 @@ def _load_worker(port: int, items, seconds: float, connections: int, queue) -> N
     queue.put((latencies, errors[0]))
 
 
-class RunningServer:
-    """One benchmark server in its own process, warmed up and ready for load rounds."""
+class _Checkout:
+    """Another checkout's Hausruf, started by its own server code (so its own settings) in a subprocess."""
 
-    def __init__(self, kind: str, env: dict, setup=None):
+    def __init__(self, path: Path, port: int, env: dict):
+        import subprocess
+
+        code = f"from ivr.web.server import serve; serve('127.0.0.1', {port})"
+        # cwd first on sys.path (python -c), so this checkout's ivr wins over the installed one.
+        self._process = subprocess.Popen([sys.executable, "-c", code], cwd=path,
+                                         env={**os.environ, **env})
+
+    def terminate(self) -> None:
+        self._process.terminate()
+
+    def join(self, timeout: float) -> None:
+        self._process.wait(timeout)
+
+
+class RunningServer:
+    """One benchmark server in its own process, warmed up and ready for load rounds.
+
+    kind: "bare", "hausruf" (this checkout) or a Path to another checkout.
+    """
+
+    def __init__(self, kind: "str | Path", env: dict, setup=None):
         self.port = _free_port()
         env = {**env, "HAUSRUF_PUBLIC_URL": f"http://127.0.0.1:{self.port}"}
-        self.process = mp.Process(target=_run_server, args=(kind, self.port, env), daemon=True)
-        self.process.start()
+        if isinstance(kind, Path):
+            self.process = _Checkout(kind, self.port, env)
+        else:
+            self.process = mp.Process(target=_run_server, args=(kind, self.port, env), daemon=True)
+            self.process.start()
         _wait(self.port)
         self.items = _requests(self.port)
         if setup:
@@ -176,9 +205,16 @@ def _figures(rounds: list[tuple[list[float], int]], seconds: float) -> dict:
         "errors": sum(r["errors"] for r in per_round), "rounds": per_round}
 
 
-def compare(env: dict, seconds: float, connections: int, rounds: int) -> tuple[dict, dict, list[float]]:
-    """Bare and Hausruf servers both up; load them in alternating rounds, so both see the same machine."""
-    bare = RunningServer("bare", env)
+def compare(env: dict, seconds: float, connections: int, rounds: int, against: Path | None = None,
+            against_env: dict | None = None) -> tuple[dict, dict, list[float]]:
+    """Baseline and Hausruf servers both up; load them in alternating rounds, so both see the same machine.
+
+    The baseline is the bare endpoint, or the menu step of another checkout (with against_env: its own database).
+    """
+    if against is None:
+        bare = RunningServer("bare", env)
+    else:
+        bare = RunningServer(against, against_env, setup=_start_calls)
     full = RunningServer("hausruf", env, setup=_start_calls)
     bare_rounds, full_rounds, ratios = [], [], []
     try:
@@ -206,31 +242,43 @@ def _start_calls(port: int, items) -> None:
         assert response.status == 200 and b"<Gather" in body, body[:300]
 
 
+def _import_demo(env: dict, checkout: Path = ROOT) -> None:
+    """The demo directory imported into env's database by checkout's own code (and its migrations)."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "ivr.cli", "import", str(ROOT / "data" / "demo")], cwd=checkout,
+                   env={**os.environ, **env}, check=True, capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5, help="length of one load round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating bare/Hausruf rounds")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--against", type=Path, help="another checkout: compare its menu step instead of bare")
     args = parser.parse_args()
+    against = args.against.resolve() if args.against else None
+    if against and not (against / "ivr" / "web" / "server.py").is_file():
+        parser.error(f"--against {args.against}: not a Hausruf checkout (no ivr/web/server.py there)")
     tmp = Path(tempfile.mkdtemp(prefix="hausruf-bench-"))
     pg = None
     if args.database == "postgresql":
         from tests.support.postgres import TemporaryPostgres
 
         pg = TemporaryPostgres().start()
-        url = pg.create_database()
+        url, against_url = pg.create_database(), pg.create_database()
     else:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        url, against_url = f"sqlite:///{tmp / 'bench.sqlite3'}", f"sqlite:///{tmp / 'against.sqlite3'}"
     env = {"HAUSRUF_DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN, "HAUSRUF_DATA_DIR": str(tmp),
            "HAUSRUF_STAFF_NUMBER": "+4927150100000", "HAUSRUF_LOG_LEVEL": "WARNING", "HAUSRUF_SPEECH": "off"}
-    import subprocess
-
-    subprocess.run([str(Path(sys.executable).parent / "hausruf"), "import", str(ROOT / "data" / "demo")],
-                   env={**os.environ, **env}, check=True, capture_output=True)
+    _import_demo(env)
+    against_env = {**env, "HAUSRUF_DATABASE_URL": against_url}
+    if against:
+        _import_demo(against_env, against)
     load_before = os.getloadavg()[0]
     try:
-        bare, full, ratios = compare(env, args.seconds, args.connections, args.rounds)
+        bare, full, ratios = compare(env, args.seconds, args.connections, args.rounds, against, against_env)
     finally:
         if pg:
             pg.stop()
@@ -239,13 +287,16 @@ def main() -> None:
           f"server: gunicorn {options['worker_class']} {options['workers']} workers x {options['threads']} threads; "
           f"database: {args.database}; {args.connections} connections; {args.rounds} alternating rounds of "
           f"{args.seconds:.0f} s; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    baseline = f"menu step of {against.name}" if against else "bare Flask constant TwiML"
     print(f"{'endpoint (median of rounds)':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for name, r in (("bare Flask constant TwiML", bare), ("Hausruf menu step", full)):
+    for name, r in ((baseline, bare), ("Hausruf menu step", full)):
         print(f"{name:<28} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['errors']:>7}")
     ratio = statistics.median(ratios)
-    print(f"throughput ratio (menu step / bare), per round: {' '.join(f'{r:.2f}' for r in ratios)}; "
-          f"median {ratio:.2f} (target >= 0.5); menu step p99 {full['p99_ms']:.1f} ms (target < 20 ms)")
-    print(json.dumps({"bare": bare, "menu_step": full, "ratio": ratio, "ratios": ratios, "database": args.database}))
+    target = f" (target >= 0.5); menu step p99 {full['p99_ms']:.1f} ms (target < 20 ms)" if not against else ""
+    print(f"throughput ratio (menu step / {'other checkout' if against else 'bare'}), per round: "
+          f"{' '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}{target}")
+    print(json.dumps({"bare" if not against else "against": bare, "menu_step": full, "ratio": ratio,
+                      "ratios": ratios, "database": args.database}))
 
 if __name__ == "__main__":
     main()

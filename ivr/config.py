@@ -15,6 +15,17 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level() -> str:
+    """HAUSRUF_LOG_LEVEL in any case (gunicorn takes `info`, logging wants `INFO`)."""
+    level = (_env("HAUSRUF_LOG_LEVEL", "INFO") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"HAUSRUF_LOG_LEVEL={level.lower()} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def _vosk_models() -> dict[str, str]:
     """HAUSRUF_VOSK_MODEL_<LANG>=path, e.g. HAUSRUF_VOSK_MODEL_DE=/srv/vosk/de."""
     prefix = "HAUSRUF_VOSK_MODEL_"
@@ -77,7 +88,7 @@ class Settings:
             vosk_models=_vosk_models(),
             speech_enabled=_env("HAUSRUF_SPEECH", "on") not in ("off", "0", "false", "no"),
             render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
-            log_level=_env("HAUSRUF_LOG_LEVEL", "INFO"),
+            log_level=_log_level(),
             database_timeout=float(_env("HAUSRUF_DB_TIMEOUT", "5")),
         )
         values.update(overrides)
