@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ivr.calls.store import CallStore, StoredCall
 from ivr.config import Settings
-from ivr.db.models import Call, CallEvent, TenantPhone
+from ivr.db.models import Call, TenantPhone
 from ivr.directory.phones import mask
 from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
 from ivr.engine.actions import Action, BookCallback, Hangup, Outcome
@@ -71,8 +71,7 @@ class _Decision:
 
     call: StoredCall
     context: CallContext
-    changes: dict
-    event_row: dict
+    changes: dict  # the call's new columns, its audit event (last_event_*) among them
     bookings: list[BookCallback]
     result: StepResult
 
@@ -170,21 +169,25 @@ class CallHandler:
         """Run the engine; no database work here."""
         new_state, actions = advance(flow, state, event, context)
         summary = "; ".join(f"{a.kind} {a.detail}".strip() for a in actions if isinstance(a, Outcome))
-        changes = {"state": new_state.to_dict(), "last_update": self.now}
+        # The audit event rides along: the database writes it from these columns (migration 0004).
+        changes = {"state": new_state.to_dict(), "last_update": self.now, "last_event_kind": kind,
+                   "last_event_node": state.node or new_state.node, "last_event_detail": detail[:500],
+                   "last_event_outcome": summary}
         if summary:
             changes["outcome"] = f"{call.outcome}; {summary}" if call.outcome else summary
         if any(isinstance(a, Hangup) for a in actions) and call.status == "in-progress":
             changes["status"] = "completed"
-        event_row = {"at": self.now, "kind": kind, "node": state.node or new_state.node, "detail": detail[:500],
-                     "outcome": summary}
         bookings = [a for a in actions if isinstance(a, BookCallback)] if self.book_callback else []
         result = StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision,
                             after_menu=state.waiting == "menu")
-        return _Decision(call, context, changes, event_row, bookings, result)
+        return _Decision(call, context, changes, bookings, result)
 
     def _store(self, store: CallStore, decision: _Decision) -> bool:
-        """Write the step, its audit event and its bookings in one transaction; False if the call moved on."""
+        """Write the step (its audit event with it) and its bookings in one transaction; False if the call moved on."""
         call = decision.call
+        if call.id is not None and not decision.bookings:  # most steps: one statement
+            with self.write_lock():
+                return store.store_step(call.id, call.version, decision.changes)
         with self.write_lock(), store.transaction(self.session if decision.bookings else None) as writes:
             if call.id is None:
                 call_id = writes.add_call({
@@ -201,7 +204,6 @@ class CallHandler:
                 booked_call = self.session.get(Call, call_id)
                 for action in decision.bookings:
                     self.book_callback(self.session, booked_call, action, decision.context, self.now)
-            writes.add_event(call_id, decision.event_row)
         return True
 
     @contextlib.contextmanager
@@ -227,6 +229,7 @@ def close_call(session: Session, call_sid: str, status: str, duration: int | Non
     call.status = status
     call.ended_at = call.ended_at or now
     call.version += 1  # a webhook that read the call before this must decide again
+    call.last_update = now
     if duration is not None:
         call.duration_seconds = duration
     state = CallState.from_dict(call.state)
@@ -235,5 +238,7 @@ def close_call(session: Session, call_sid: str, status: str, duration: int | Non
         where = f"hung up at {state.node} ({state.waiting or 'running'})"
         call.outcome = f"{call.outcome}; {where}" if call.outcome else where
         call.state = {**call.state, "finished": True, "waiting": None}
-    session.add(CallEvent(call_id=call.id, at=now, kind="status", node=state.node, detail=status))
+    # The database logs this change as an event, like every step (migration 0004).
+    call.last_event_kind, call.last_event_node, call.last_event_detail = "status", state.node, status
+    call.last_event_outcome = ""
     return True

@@ -1,9 +1,11 @@
-"""The call rows webhooks read and write: a call by CallSid, a stored step, its audit event.
+"""The call rows webhooks read and write: a call by CallSid, a new call, a stored step.
 
 These run on every webhook, so they go straight to one pooled DBAPI connection with statements
-compiled once (ivr.db.prepared); everything else talks to the database through SQLAlchemy. A step
-that also writes ORM objects (a booked callback) runs its statements in the ORM session's
-transaction instead, so the task, its SMS and the step commit together.
+compiled once (ivr.db.prepared); everything else talks to the database through SQLAlchemy. A
+step is one UPDATE: it carries its audit event in the call's last_event_* columns and a database
+trigger writes the call_events row (migration 0004), atomically with the update. A step that
+also writes ORM objects (a booked callback) runs its statements in the ORM session's transaction
+instead, so the task, its SMS and the step commit together.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Call, CallEvent
+from ivr.db.models import Call
 from ivr.db.prepared import Prepared, PreparedSet, begin
 
 _calls = Call.__table__
-_events = CallEvent.__table__
 _READ_CALL = select(_calls.c.id, _calls.c.from_number, _calls.c.flow_name, _calls.c.flow_language,
                     _calls.c.flow_revision, _calls.c.state, _calls.c.status, _calls.c.outcome,
                     _calls.c.version).where(_calls.c.call_sid == bindparam("sid"))
@@ -28,7 +29,6 @@ _STORE_STEP = (update(_calls)
                .where(_calls.c.id == bindparam("call_id"), _calls.c.version == bindparam("read_version"))
                .values(version=_calls.c.version + 1))
 _ADD_CALL = insert(_calls).returning(_calls.c.id)
-_ADD_EVENT = insert(_events)
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,19 @@ class _Statements:
         self.read = Prepared(_READ_CALL, engine.dialect)
         self.store_step = PreparedSet(_STORE_STEP, engine.dialect)  # SET columns vary with the step's changes
         self.add_call = PreparedSet(_ADD_CALL, engine.dialect)
-        self.add_event = PreparedSet(_ADD_EVENT, engine.dialect)
 
 
 @functools.lru_cache(maxsize=8)
 def _statements(engine: Engine) -> _Statements:
     return _Statements(engine)
+
+
+def _store_step(statements: _Statements, connection, call_id: int, read_version: int, changes: dict) -> bool:
+    values = {"call_id": call_id, "read_version": read_version, **changes}
+    cursor = statements.store_step(values).run(connection, values)
+    stored = cursor.rowcount == 1
+    cursor.close()
+    return stored
 
 
 class StoreTransaction:
@@ -73,21 +80,12 @@ class StoreTransaction:
         self.cancelled = False
 
     def add_call(self, values: dict) -> int:
-        """Insert a call (every column given); its id."""
+        """Insert a call (every column given, its first event in last_event_*); its id."""
         return self._statements.add_call(values).first(self._connection, values)[0]
 
     def store_step(self, call_id: int, read_version: int, changes: dict) -> bool:
         """Update the call if it is still at read_version; False (and nothing written) if it moved on."""
-        values = {"call_id": call_id, "read_version": read_version, **changes}
-        cursor = self._statements.store_step(values).run(self._connection, values)
-        stored = cursor.rowcount == 1
-        cursor.close()
-        return stored
-
-    def add_event(self, call_id: int, row: dict) -> None:
-        """Append to the call's audit trail."""
-        values = {"call_id": call_id, **row}
-        self._statements.add_event(values).run(self._connection, values).close()
+        return _store_step(self._statements, self._connection, call_id, read_version, changes)
 
     def cancel(self) -> None:
         """Roll back instead of committing at the end of the block."""
@@ -124,6 +122,22 @@ class CallStore:
         id_, from_number, flow_name, flow_language, flow_revision, state, status, outcome, version = row
         return StoredCall(id_, call_sid, from_number, flow_name, flow_language, flow_revision, state or {},
                           status, outcome or "", version)
+
+    def store_step(self, call_id: int, read_version: int, changes: dict) -> bool:
+        """Store a step as one statement of its own (see the module's docstring); False if the call moved on.
+
+        changes carry the step's last_event_* columns: the trigger logs them with the update.
+        """
+        connection = self._connection()
+        try:
+            stored = _store_step(self._statements, connection, call_id, read_version, changes)
+        except BaseException:
+            connection.rollback()
+            raise
+        # SQLite runs in autocommit mode here, so the statement committed itself (commit() is then a
+        # no-op); PostgreSQL's driver began a transaction with it.
+        connection.commit()
+        return stored
 
     @contextlib.contextmanager
     def transaction(self, session: Session | None = None):

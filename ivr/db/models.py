@@ -162,6 +162,13 @@ class Call(Base):
     last_update: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Bumped by every change; webhooks store a step only if nobody changed the call since they read it.
     version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The audit event of the change that made this version. A database trigger copies it into
+    # call_events whenever the version changes (migration 0004), so a step is one statement; every
+    # change that bumps the version sets these, at the time in last_update.
+    last_event_kind: Mapped[str | None] = mapped_column(String(32))
+    last_event_node: Mapped[str | None] = mapped_column(String(100))
+    last_event_detail: Mapped[str | None] = mapped_column(Text)
+    last_event_outcome: Mapped[str | None] = mapped_column(Text)
 
     tenant: Mapped[Tenant | None] = relationship()
     events: Mapped[list[CallEvent]] = relationship(
@@ -170,7 +177,10 @@ class Call(Base):
 
 
 class CallEvent(Base):
-    """One step of a call, for the audit trail: what came in, where the flow was, what it did."""
+    """One step of a call, for the audit trail: what came in, where the flow was, what it did.
+
+    Written by the database from calls.last_event_* (see Call.version), not by Hausruf's code.
+    """
 
     __tablename__ = "call_events"
 

@@ -29,14 +29,24 @@ def _new_call(sid: str = "CA1") -> dict:
     return {"call_sid": sid, "from_number": "+493023125301", "tenant_id": None, "flow_name": "hotline",
             "flow_language": "de", "flow_revision": "r1", "status": "in-progress", "started_at": STARTED,
             "outcome": "", "version": 1, "state": {"node": "main_menu", "steps": 1, "service": "Küche"},
-            "last_update": STARTED}
+            "last_update": STARTED, **_event("start", "main_menu")}
+
+
+def _event(kind: str, node: str, detail: str = "", outcome: str = "") -> dict:
+    return {"last_event_kind": kind, "last_event_node": node, "last_event_detail": detail,
+            "last_event_outcome": outcome}
+
+
+def _events(engine, call_id: int) -> list[tuple]:
+    with Session(engine) as session:
+        return [(e.at, e.kind, e.node, e.detail, e.outcome) for e in session.scalars(
+            select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id))]
 
 
 def test_a_stored_call_reads_back_the_same_through_the_store_and_the_orm(engine):
     store = CallStore(engine)
     with store.transaction() as writes:
         call_id = writes.add_call(_new_call())
-        writes.add_event(call_id, {"at": STARTED, "kind": "start", "node": "main_menu", "detail": "", "outcome": ""})
     read = store.read("CA1")
     store.close()
     assert (read.id, read.version, read.state, read.flow_revision) == (
@@ -44,22 +54,38 @@ def test_a_stored_call_reads_back_the_same_through_the_store_and_the_orm(engine)
     with Session(engine) as session:
         call = session.scalar(select(Call).where(Call.call_sid == "CA1"))
         assert call.started_at == STARTED and call.last_update == STARTED
-        assert session.scalar(select(CallEvent.at).where(CallEvent.call_id == call_id)) == STARTED
+    assert _events(engine, call_id) == [(STARTED, "start", "main_menu", "", "")]  # written by the trigger
 
 
 def test_a_step_is_stored_only_on_the_version_it_was_decided_on(engine):
     store = CallStore(engine)
     with store.transaction() as writes:
         call_id = writes.add_call(_new_call())
-    with store.transaction() as writes:
-        assert writes.store_step(call_id, 1, {"state": {"node": "care_menu", "steps": 2}, "last_update": LATER,
-                                              "outcome": "connected"})
-    with store.transaction() as writes:
-        assert not writes.store_step(call_id, 1, {"state": {"node": "meals", "steps": 2}, "last_update": LATER})
-        writes.cancel()
+    assert store.store_step(call_id, 1, {"state": {"node": "care_menu", "steps": 2}, "last_update": LATER,
+                                         "outcome": "connected", **_event("digits", "main_menu", "3", "connected")})
+    assert not store.store_step(call_id, 1, {"state": {"node": "meals", "steps": 2}, "last_update": LATER,
+                                             **_event("speech", "main_menu", "essen")})
     read = store.read("CA1")
     store.close()
     assert (read.version, read.state["node"], read.outcome) == (2, "care_menu", "connected")
+    # The stored step's event is in the audit trail, the refused one's is not.
+    assert _events(engine, call_id) == [(STARTED, "start", "main_menu", "", ""),
+                                        (LATER, "digits", "main_menu", "3", "connected")]
+
+
+def test_a_step_inside_a_transaction_is_logged_with_it_or_not_at_all(engine):
+    store = CallStore(engine)
+    with store.transaction() as writes:
+        call_id = writes.add_call(_new_call())
+    with pytest.raises(RuntimeError):
+        with store.transaction() as writes:
+            assert writes.store_step(call_id, 1, {"last_update": LATER, **_event("digits", "main_menu", "1")})
+            raise RuntimeError("the booking failed")
+    with store.transaction() as writes:
+        assert not writes.store_step(call_id, 7, {"last_update": LATER, **_event("digits", "main_menu", "2")})
+        writes.cancel()
+    store.close()
+    assert [e[1] for e in _events(engine, call_id)] == ["start"]
 
 
 def test_a_duplicate_call_is_sqlalchemys_integrity_error_and_nothing_is_left_half_written(engine):

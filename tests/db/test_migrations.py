@@ -12,7 +12,7 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def test_migration_matches_models(database_url):
@@ -31,17 +31,62 @@ def test_upgrade_twice_is_harmless_and_current_reports_head(database_url):
     assert current(database_url) == HEAD
 
 
+def _insert_call(connection, sid: str = "CA1", **columns: object) -> None:
+    """A call row written with SQL of the schema's own time (no model involved); columns add to it."""
+    names = ", ".join(["call_sid", "flow_name", "flow_language", "flow_revision", "state", "status", "started_at",
+                       "outcome", "last_update", *columns])
+    values = {"call_sid": sid, "flow_name": "hotline", "flow_language": "de", "flow_revision": "r1", "state": "{}",
+              "status": "in-progress", "started_at": "2026-03-04 10:00:00", "outcome": "",
+              "last_update": "2026-03-04 10:00:00", **columns}
+    connection.execute(text(f"INSERT INTO calls ({names}) VALUES ({', '.join(':' + k for k in values)})"), values)
+
+
 def test_calls_from_before_0002_get_version_zero(database_url):
     upgrade(database_url, "0001")
     engine = make_engine(database_url)
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO calls (call_sid, flow_name, flow_language, flow_revision, state, status, started_at,"
-            " outcome, last_update) VALUES ('CA1', 'hotline', 'de', 'r1', '{}', 'in-progress',"
-            " '2026-03-04 10:00:00', '', '2026-03-04 10:00:00')"))
+        _insert_call(connection)
     upgrade(database_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version FROM calls WHERE call_sid = 'CA1'")).scalar() == 0
+    engine.dispose()
+
+
+def _events(connection) -> list[tuple]:
+    return [tuple(row) for row in connection.execute(text("SELECT kind, node, detail, outcome FROM call_events"
+                                                          " ORDER BY id"))]
+
+
+def test_the_database_logs_each_version_of_a_call_as_an_event(database_url):
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        _insert_call(connection, version=1, last_event_kind="start", last_event_node="welcome")
+        connection.execute(text("UPDATE calls SET version = version + 1, last_event_kind = 'digits',"
+                                " last_event_node = 'main_menu', last_event_detail = '1',"
+                                " last_event_outcome = 'connect groceries'"))
+        connection.execute(text("UPDATE calls SET outcome = 'noted'"))  # no new version: no event
+        _insert_call(connection, "CA2")
+        assert _events(connection) == [("start", "welcome", "", ""), ("digits", "main_menu", "1", "connect groceries")]
+    upgrade_down(database_url, "0003")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE calls SET version = version + 1"))
+        assert len(_events(connection)) == 2  # trigger gone with the columns
+        assert "last_event_kind" not in {c["name"] for c in inspect(connection).get_columns("calls")}
+    engine.dispose()
+
+
+def test_calls_and_events_from_before_0004_stay_through_the_upgrade(database_url):
+    upgrade(database_url, "0003")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        _insert_call(connection, version=3)
+        connection.execute(text("INSERT INTO call_events (call_id, at, kind, node, detail, outcome)"
+                                " SELECT id, last_update, 'digits', 'main_menu', '1', '' FROM calls"))
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert _events(connection) == [("digits", "main_menu", "1", "")]
+        assert connection.execute(text("SELECT version, last_event_kind FROM calls")).one() == (3, None)
     engine.dispose()
 
 
@@ -53,12 +98,12 @@ def test_downgrade_to_base_removes_every_table(database_url):
     engine.dispose()
 
 
-def upgrade_down(database_url):
+def upgrade_down(database_url, revision: str = "base"):
     from alembic import command
 
     from ivr.db.migrate import alembic_config
 
-    command.downgrade(alembic_config(database_url), "base")
+    command.downgrade(alembic_config(database_url), revision)
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(sqlite_url):
