@@ -41,7 +41,9 @@ log = logging.getLogger("hausruf.calls")
 Booker = Callable[[Session, Call, BookCallback, CallContext, datetime], object]
 # (open_session, caller number, now, settings): open_session() gives a session, called only if needed.
 ContextBuilder = Callable[[Callable[[], Session], str | None, datetime, Settings], CallContext]
-WriteLock = Callable[[], ContextManager]
+# write_lock(transaction=True) around a write transaction; transaction=False around one autocommit
+# statement (ivr.db.writers.sqlite_writer).
+WriteLock = Callable[..., ContextManager]
 
 # Each failed attempt means another webhook of the call was stored meanwhile; a call has a handful
 # at most (key, word, status, a retry). A version that moves more often than this is a loop
@@ -85,7 +87,7 @@ class CallHandler:
 
     def __init__(self, engine: Engine, open_session: Callable[[], Session], open_reader: Callable[[], Session],
                  settings: Settings, flows, build_context: ContextBuilder, book_callback: Booker | None,
-                 now: datetime, write_lock: WriteLock = contextlib.nullcontext):
+                 now: datetime, write_lock: WriteLock = lambda transaction=True: contextlib.nullcontext()):
         self.engine = engine
         self._open_session = open_session
         self._open_reader = open_reader
@@ -186,9 +188,10 @@ class CallHandler:
         """Write the step (its audit event with it) and its bookings in one transaction; False if the call moved on."""
         call = decision.call
         if call.id is not None and not decision.bookings:  # most steps: one statement
-            with self.write_lock():
+            with self.write_lock(transaction=False):
                 return store.store_step(call.id, call.version, decision.changes)
-        with self.write_lock(), store.transaction(self.session if decision.bookings else None) as writes:
+        session = self.session if decision.bookings else None
+        with self.write_lock(transaction=True), store.transaction(session) as writes:
             if call.id is None:
                 call_id = writes.add_call({
                     "call_sid": call.call_sid, "from_number": call.from_number, "tenant_id": call.tenant_id,

@@ -25,7 +25,7 @@ def _twiml(body: str) -> Response:
     return Response(body, status=200, mimetype=TWIML)
 
 
-def _write_lock(app) -> Callable[[], ContextManager]:
+def _write_lock(app) -> Callable[..., ContextManager]:
     """SQLite: one write transaction at a time across all server processes (see ivr.db.writers)."""
     return functools.partial(sqlite_writer, app.config["DATABASE_URL"])
 
