@@ -18,7 +18,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call
-from ivr.db.prepared import Prepared, PreparedSet, begin
+from ivr.db.prepared import Prepared, PreparedSet, begin_writing
 
 _calls = Call.__table__
 _READ_CALL = select(_calls.c.id, _calls.c.from_number, _calls.c.flow_name, _calls.c.flow_language,
@@ -93,30 +93,31 @@ class StoreTransaction:
 
 
 class CallStore:
-    """Calls for one request on one pooled connection; close() gives the connection back."""
+    """Calls for one request on one pooled connection; close() gives the connection back.
+
+    The connection runs in autocommit mode (pysqlite is set up so for SQLAlchemy; a PostgreSQL
+    connection is switched while the store holds it): a read is one SELECT and a step one UPDATE,
+    each its own transaction, with no BEGIN, ROLLBACK or COMMIT round trips around them. Only
+    transaction() groups statements.
+    """
 
     def __init__(self, engine: Engine):
         self._engine = engine
         self._statements = _statements(engine)
+        self._switches_autocommit = engine.dialect.name != "sqlite"
         self._raw = None
 
     def _connection(self):
         if self._raw is None:
-            self._raw = self._engine.raw_connection()
+            raw = self._engine.raw_connection()
+            if self._switches_autocommit:
+                raw.driver_connection.autocommit = True
+            self._raw = raw
         return self._raw
 
     def read(self, call_sid: str) -> StoredCall | None:
-        """The call as it is now, read in a read-only transaction (no write lock taken or awaited)."""
-        connection = self._connection()
-        if self._statements.dialect.name == "sqlite":
-            # pysqlite runs in autocommit mode here: a lone SELECT is its own read transaction.
-            row = self._statements.read.first(connection, {"sid": call_sid})
-        else:
-            begin(connection, self._statements.dialect, writing=False)
-            try:
-                row = self._statements.read.first(connection, {"sid": call_sid})
-            finally:
-                connection.rollback()
+        """The call as it is now: one SELECT, its own read transaction (no write lock taken or awaited)."""
+        row = self._statements.read.first(self._connection(), {"sid": call_sid})
         if row is None:
             return None
         id_, from_number, flow_name, flow_language, flow_revision, state, status, outcome, version = row
@@ -128,16 +129,7 @@ class CallStore:
 
         changes carry the step's last_event_* columns: the trigger logs them with the update.
         """
-        connection = self._connection()
-        try:
-            stored = _store_step(self._statements, connection, call_id, read_version, changes)
-        except BaseException:
-            connection.rollback()
-            raise
-        # SQLite runs in autocommit mode here, so the statement committed itself (commit() is then a
-        # no-op); PostgreSQL's driver began a transaction with it.
-        connection.commit()
-        return stored
+        return _store_step(self._statements, self._connection(), call_id, read_version, changes)
 
     @contextlib.contextmanager
     def transaction(self, session: Session | None = None):
@@ -151,21 +143,33 @@ class CallStore:
             commit, rollback = session.commit, session.rollback
         else:
             connection = self._connection()
-            begin(connection, self._statements.dialect, writing=True)
+            if self._switches_autocommit:
+                connection.driver_connection.autocommit = False  # the driver begins with the first statement
+            begin_writing(connection, self._statements.dialect)
             commit, rollback = connection.commit, connection.rollback
         transaction = StoreTransaction(self._statements, connection)
         try:
-            yield transaction
-        except BaseException:
-            rollback()  # before the caller lets go of its write lock: SQLite holds its lock until now
-            raise
-        if transaction.cancelled:
-            rollback()
-        else:
-            commit()
+            try:
+                yield transaction
+            except BaseException:
+                rollback()  # before the caller lets go of its write lock: SQLite holds its lock until now
+                raise
+            if transaction.cancelled:
+                rollback()
+            else:
+                commit()
+        finally:
+            if session is None and self._switches_autocommit:
+                connection.driver_connection.autocommit = True
 
     def close(self) -> None:
-        """Give the connection back to the pool."""
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None
+        """Give the connection back to the pool, as the pool's other users expect it: not in autocommit."""
+        if self._raw is None:
+            return
+        raw, self._raw = self._raw, None
+        if self._switches_autocommit:
+            try:
+                raw.driver_connection.autocommit = False
+            except Exception:  # noqa: BLE001 - a connection we cannot reset must not go back to the pool
+                raw.invalidate()
+        raw.close()

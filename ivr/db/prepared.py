@@ -86,11 +86,11 @@ class PreparedSet:
         return prepared
 
 
-def begin(dbapi_connection, dialect: Dialect, writing: bool) -> None:
-    """Begin a transaction on a raw connection the way ivr.db.engine begins them for SQLAlchemy."""
+def begin_writing(dbapi_connection, dialect: Dialect) -> None:
+    """Begin a write transaction on a raw connection the way ivr.db.engine begins them for SQLAlchemy."""
     if dialect.name == "sqlite":  # pysqlite runs with isolation_level=None: we say where it begins
-        begin_sqlite(dbapi_connection, read_only=not writing)
-    # PostgreSQL drivers begin implicitly with the first statement.
+        begin_sqlite(dbapi_connection, read_only=False)
+    # PostgreSQL drivers begin implicitly with the first statement (outside autocommit mode).
 
 
 def _bind_processor(type_, dialect: Dialect):

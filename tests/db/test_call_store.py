@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,3 +98,17 @@ def test_a_duplicate_call_is_sqlalchemys_integrity_error_and_nothing_is_left_hal
             writes.add_call(_new_call())
     assert store.read("CA2") is None  # rolled back with the failed insert
     store.close()
+
+
+def test_the_connection_goes_back_to_the_pool_ready_for_transactions(engine):
+    store = CallStore(engine)
+    with store.transaction() as writes:
+        call_id = writes.add_call(_new_call())
+    assert store.read("CA1").id == call_id
+    assert store.store_step(call_id, 1, {"last_update": LATER, **_event("digits", "main_menu", "1")})
+    store.close()
+    # The ORM gets the same pooled connection next, and its transactions must be real ones.
+    with Session(engine) as session:
+        session.execute(update(Call).where(Call.id == call_id).values(outcome="changed"))
+        session.rollback()
+        assert session.scalar(select(Call.outcome).where(Call.id == call_id)) == ""
