@@ -3,8 +3,9 @@
 Provider-neutral: the Twilio webhooks (and a future SIP adapter) call start() and handle() with
 engine events and render the returned actions themselves.
 
-A step reads the call in a read-only transaction, decides with the pure engine, and only then takes
-the write lock to store the result with UPDATE ... WHERE version = <the version it read>. Nothing
+A step reads the call (one SELECT), decides with the pure engine, and only then takes the write
+lock to store the result with UPDATE ... WHERE version = <the version it read>; that one statement
+also writes the step's audit event, through a database trigger (migration 0004). Nothing
 slow happens under the lock, so webhooks of different calls decide side by side; when two webhooks
 of the same call race (a key press and a spoken word), the second finds the version moved on and
 decides again on the new state, where its step is stale and only repeats what the call waits for.
