@@ -64,6 +64,10 @@ def _statements(engine: Engine) -> _Statements:
 
 
 def _store_step(statements: _Statements, connection, call_id: int, read_version: int, changes: dict) -> bool:
+    if "last_event_kind" not in changes:
+        # The trigger logs the new version with whatever last_event_* the row holds: without its own
+        # event, a step would repeat the previous one in the audit trail.
+        raise ValueError("a stored step must carry its audit event (the last_event_* columns)")
     values = {"call_id": call_id, "read_version": read_version, **changes}
     cursor = statements.store_step(values).run(connection, values)
     stored = cursor.rowcount == 1

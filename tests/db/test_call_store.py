@@ -112,3 +112,13 @@ def test_the_connection_goes_back_to_the_pool_ready_for_transactions(engine):
         session.execute(update(Call).where(Call.id == call_id).values(outcome="changed"))
         session.rollback()
         assert session.scalar(select(Call.outcome).where(Call.id == call_id)) == ""
+
+
+def test_a_step_without_its_audit_event_is_refused_before_it_reaches_the_database(engine):
+    store = CallStore(engine)
+    with store.transaction() as writes:
+        call_id = writes.add_call(_new_call())
+    with pytest.raises(ValueError, match="must carry its audit event"):
+        store.store_step(call_id, 1, {"last_update": LATER, "outcome": "x"})
+    assert store.read("CA1").version == 1
+    store.close()
