@@ -12,6 +12,11 @@ it, and when it does the busy handler's first short sleep is enough. Such writer
 the threads of their own process: the two flock() calls cost more than they save (bench/webhooks.py
 --against: 1.05-1.15 times the steps per second, p99 unchanged at 8 and 16 connections).
 
+A writer waits at most `timeout` seconds (the web app passes HAUSRUF_DB_TIMEOUT): a process that
+hangs inside its transaction must not leave every other caller in silence. With a timeout the
+flock is polled (0.2 ms, doubling to 2 ms) rather than queued in the kernel; transactions are a
+few per call (a new call, a booking, the status callback), so that costs next to nothing.
+
 PostgreSQL needs none of this: its row locks serialise only writes of the same call, and the
 versioned UPDATE (ivr.calls.store) settles races between them.
 """
@@ -23,6 +28,7 @@ import fcntl
 import functools
 import os
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -44,18 +50,50 @@ def _lock_for(database: str) -> tuple[threading.Lock, int]:
         return _thread_locks[database], _files[database]
 
 
+FIRST_PAUSE = 0.0002
+LONGEST_PAUSE = 0.002
+
+
+class WriterLockTimeout(TimeoutError):
+    """Another writer held the SQLite writer lock for longer than this one may wait."""
+
+
 @contextlib.contextmanager
-def _exclusive(database: str, across_processes: bool):
+def _exclusive(database: str, across_processes: bool, timeout: float | None):
     thread_lock, fd = _lock_for(database)
-    with thread_lock:
+    if not thread_lock.acquire(timeout=-1 if timeout is None else timeout):
+        raise WriterLockTimeout(f"another thread of this process held the writer lock of {database} "
+                                f"for more than {timeout} s")
+    try:
         if not across_processes:
             yield
             return
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock_file(fd, database, timeout)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        thread_lock.release()
+
+
+def _lock_file(fd: int, database: str, timeout: float | None) -> None:
+    if timeout is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # queued in the kernel, woken the moment it is free
+        return
+    deadline = time.monotonic() + timeout
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WriterLockTimeout(f"another process held the writer lock of {database} "
+                                        f"for more than {timeout} s") from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, LONGEST_PAUSE)
 
 
 @functools.lru_cache(maxsize=16)
@@ -66,12 +104,15 @@ def _sqlite_file(database_url: str) -> str | None:
     return url.database
 
 
-def sqlite_writer(database_url: str, transaction: bool = True):
+def sqlite_writer(database_url: str, transaction: bool = True, timeout: float | None = None):
     """A context manager serialising writes to this SQLite file; a no-op for other databases.
 
     Hold it from the first write to the commit, not longer: everything inside it runs one at a time
     across all server processes. With transaction=False the holder runs one autocommit statement
-    and queues only with the threads of its own process (see the module's docstring).
+    and queues only with the threads of its own process (see the module's docstring). Waiting
+    longer than timeout seconds raises WriterLockTimeout.
     """
     database = _sqlite_file(database_url)
-    return contextlib.nullcontext() if database is None else _exclusive(database, across_processes=transaction)
+    if database is None:
+        return contextlib.nullcontext()
+    return _exclusive(database, across_processes=transaction, timeout=timeout)

@@ -27,7 +27,7 @@ def _twiml(body: str) -> Response:
 
 def _write_lock(app) -> Callable[..., ContextManager]:
     """SQLite: one write transaction at a time across all server processes (see ivr.db.writers)."""
-    return functools.partial(sqlite_writer, app.config["DATABASE_URL"])
+    return functools.partial(sqlite_writer, app.config["DATABASE_URL"], timeout=app.config.get("DATABASE_TIMEOUT"))
 
 
 def never_dead_air(view):
