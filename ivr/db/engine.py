@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_MS = 5000
 # Execution option for a transaction that only reads: on SQLite it begins DEFERRED, so it neither
 # takes nor waits for the write lock (WAL readers see the last commit). See
-# ivr.db.get_read_session() and ivr.db.prepared.begin().
+# ivr.db.get_read_session(); write transactions on raw connections use begin_sqlite too
+# (ivr.db.prepared.begin_writing).
 READ_ONLY = "hausruf_read_only"
 
 

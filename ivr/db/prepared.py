@@ -1,9 +1,10 @@
 """Core statements compiled once per dialect and run straight on the pooled DBAPI connection.
 
-Every webhook reads and stores its call with three small statements. Through a SQLAlchemy
-Connection each cost five times the SQL itself (execution context, parameter processing, result
-objects; bench/webhooks.py), so the call store compiles its statements once with the engine's own
-dialect, keeps SQLAlchemy's type processing (JSON, aware datetimes) and runs them on the cursor.
+Every webhook reads and stores its call with two small statements (a SELECT, then an UPDATE or,
+for a new call, an INSERT). Through a SQLAlchemy Connection each cost five times the SQL itself
+(execution context, parameter processing, result objects; bench/webhooks.py), so the call store
+compiles its statements once with the engine's own dialect, keeps SQLAlchemy's type processing
+(JSON, aware datetimes) and runs them on the cursor.
 Anything else in Hausruf talks to the database through SQLAlchemy as usual.
 """
 

@@ -80,18 +80,18 @@ class _Step:
         self.context = context
         self.actions: list[Action] = []
         self.service: str | None = None  # set from the state as nodes run
-        self._variables_for: tuple | None = None
-        self._cached_variables: dict = {}
+        self._cached_variables: dict | None = None  # built for _variables_service
+        self._variables_service: str | None = None
 
     # -- speaking -------------------------------------------------------------------------------
 
     def _variables(self) -> dict:
         # A menu renders a dozen segments; they share one set of variables until the service changes.
-        if self._variables_for != (self.service,):
+        if self._cached_variables is None or self._variables_service != self.service:
             service = self.context.service(self.service) if self.service else None
             self._cached_variables = {"caller": self.context.caller, "service": service,
                                       "hotline": self.context.hotline_name, "now": self.context.now}
-            self._variables_for = (self.service,)
+            self._variables_service = self.service
         return self._cached_variables
 
     def _segments(self, prompt: m.Prompt | None) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import functools
 import logging
 from typing import Callable, ContextManager, Mapping
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Request, Response, current_app, request
 
 from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
@@ -85,12 +85,16 @@ def _respond(app, call_sid: str, result: StepResult) -> Response:
                                    stream=stream, stop_stream=stop))
 
 
-def _step(event: Event, kind: str, detail: str) -> Response:
-    """Run one engine step of the call this webhook is about and answer with its TwiML."""
+def _answer(run: Callable[[CallHandler, str, Request], StepResult]) -> Response:
+    """Run run(handler, call_sid, request) for the call this webhook is about and answer with its TwiML."""
     app, req = current_app._get_current_object(), request._get_current_object()
     call_sid = req.form.get("CallSid") or _missing("CallSid")
-    result = _handler(app).handle(call_sid, event, _step_param(req.args), kind, detail)
-    return _respond(app, call_sid, result)
+    return _respond(app, call_sid, run(_handler(app), call_sid, req))
+
+
+def _step(event: Event, kind: str, detail: str) -> Response:
+    """One engine step of the call with event; a post for an older step only repeats what the call waits on."""
+    return _answer(lambda handler, call_sid, req: handler.handle(call_sid, event, _step_param(req.args), kind, detail))
 
 
 @bp.post("/voice")
@@ -98,9 +102,7 @@ def _step(event: Event, kind: str, detail: str) -> Response:
 @never_dead_air
 def incoming_call():
     """A new call to the hotline."""
-    app, form = current_app._get_current_object(), request.form
-    call_sid = form.get("CallSid") or _missing("CallSid")
-    return _respond(app, call_sid, _handler(app).start(call_sid, form.get("From")))
+    return _answer(lambda handler, call_sid, req: handler.start(call_sid, req.form.get("From")))
 
 
 @bp.post("/voice/gather")
@@ -174,9 +176,7 @@ def unknown_voice(anything: str):
     log.warning("unknown voice webhook /twilio/voice/%s: repeating the current step", anything)
     from ivr.engine import Resume
 
-    app, form = current_app._get_current_object(), request.form
-    call_sid = form.get("CallSid") or _missing("CallSid")
-    return _respond(app, call_sid, _handler(app).handle(call_sid, Resume(), None, "unknown", anything[:100]))
+    return _answer(lambda handler, call_sid, req: handler.handle(call_sid, Resume(), None, "unknown", anything[:100]))
 
 
 @bp.post("/status")
