@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -63,6 +65,47 @@ def _statements(engine: Engine) -> _Statements:
     return _Statements(engine)
 
 
+class _ThreadConnections:
+    """SQLite: each server thread keeps one connection of its own instead of borrowing one per webhook.
+
+    A SQLite connection holds nothing on a server, so keeping one per thread is free, while checking
+    one out of SQLAlchemy's pool and back cost more than the webhook's SELECT. Each is made by the
+    engine (its connect hooks set WAL and the busy timeout), detached from the pool, and closed when
+    its thread or the engine goes away.
+    """
+
+    def __init__(self):
+        self._local = threading.local()  # no reference to the engine: _held must let it go
+
+    def get(self, engine: Engine):
+        """This thread's connection to engine's database, in autocommit mode and outside any transaction."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            pooled = engine.raw_connection()
+            connection = self._local.connection = pooled.driver_connection  # read before detach() clears it
+            pooled.detach()
+        elif connection.in_transaction:  # a rollback that failed: never carry it into another webhook
+            try:
+                connection.rollback()
+            except Exception:  # noqa: BLE001 - start over with a fresh connection
+                self._local.connection = None
+                connection.close()
+                return self.get(engine)
+        return connection
+
+
+_held: "weakref.WeakKeyDictionary[Engine, _ThreadConnections]" = weakref.WeakKeyDictionary()
+_held_guard = threading.Lock()
+
+
+def _thread_connections(engine: Engine) -> _ThreadConnections:
+    held = _held.get(engine)
+    if held is None:
+        with _held_guard:
+            held = _held.setdefault(engine, _ThreadConnections())
+    return held
+
+
 def _store_step(statements: _Statements, connection, call_id: int, read_version: int, changes: dict) -> bool:
     if "last_event_kind" not in changes:
         # The trigger logs the new version with whatever last_event_* the row holds: without its own
@@ -102,17 +145,25 @@ class CallStore:
     The connection runs in autocommit mode (pysqlite is set up so for SQLAlchemy; a PostgreSQL
     connection is switched while the store holds it): a read is one SELECT and a step one UPDATE,
     each its own transaction, with no BEGIN, ROLLBACK or COMMIT round trips around them. Only
-    transaction() groups statements.
+    transaction() groups statements. On SQLite the connection is the thread's own
+    (_ThreadConnections); on PostgreSQL it comes from the pool, which bounds the server's sessions.
     """
 
     def __init__(self, engine: Engine):
         self._engine = engine
         self._statements = _statements(engine)
-        self._switches_autocommit = engine.dialect.name != "sqlite"
+        sqlite = engine.dialect.name == "sqlite"
+        self._switches_autocommit = not sqlite
+        # An in-memory database is one per connection: there the pool's single connection must serve.
+        in_file = sqlite and engine.url.database not in (None, "", ":memory:")
+        self._thread_connections = _thread_connections(engine) if in_file else None
         self._raw = None
 
     def _connection(self):
         if self._raw is None:
+            if self._thread_connections is not None:
+                self._raw = self._thread_connections.get(self._engine)
+                return self._raw
             raw = self._engine.raw_connection()
             if self._switches_autocommit:
                 raw.driver_connection.autocommit = True
@@ -167,10 +218,12 @@ class CallStore:
                 connection.driver_connection.autocommit = True
 
     def close(self) -> None:
-        """Give the connection back to the pool, as the pool's other users expect it: not in autocommit."""
+        """Give a pooled connection back, as the pool's other users expect it: not in autocommit."""
         if self._raw is None:
             return
         raw, self._raw = self._raw, None
+        if self._thread_connections is not None:
+            return  # the thread keeps it for its next webhook
         if self._switches_autocommit:
             try:
                 raw.driver_connection.autocommit = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -17,12 +18,21 @@ STARTED = datetime(2026, 3, 4, 9, 0, 12, 345678, tzinfo=timezone.utc)
 LATER = datetime(2026, 3, 4, 9, 1, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine(database_url):
-    upgrade(database_url)
-    engine = make_engine(database_url)
+def _migrated_engine(url: str):
+    upgrade(url)
+    engine = make_engine(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url):
+    yield from _migrated_engine(database_url)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    yield from _migrated_engine(sqlite_url)
 
 
 def _new_call(sid: str = "CA1") -> dict:
@@ -121,4 +131,40 @@ def test_a_step_without_its_audit_event_is_refused_before_it_reaches_the_databas
     with pytest.raises(ValueError, match="must carry its audit event"):
         store.store_step(call_id, 1, {"last_update": LATER, "outcome": "x"})
     assert store.read("CA1").version == 1
+    store.close()
+
+
+def test_on_sqlite_each_thread_keeps_its_own_connection_across_webhooks(sqlite_engine):
+    engine = sqlite_engine
+    seen = []
+
+    def one_webhook():
+        store = CallStore(engine)
+        store.read("CA1")
+        seen.append((threading.get_ident(), store._raw))
+        store.close()
+
+    one_webhook()
+    one_webhook()
+    worker = threading.Thread(target=one_webhook)
+    worker.start()
+    worker.join()
+    (first_thread, first), (_, again), (other_thread, other) = seen
+    assert again is first  # kept, not borrowed from the pool and given back
+    assert other_thread != first_thread and other is not first
+    assert engine.pool.checkedout() == 0  # detached: the pool does not count it as borrowed
+
+
+def test_a_thread_connection_left_in_a_transaction_is_rolled_back_before_the_next_webhook(sqlite_engine):
+    engine = sqlite_engine
+    store = CallStore(engine)
+    with store.transaction() as writes:
+        call_id = writes.add_call(_new_call())
+    connection = store._connection()
+    connection.execute("BEGIN IMMEDIATE")  # as if a rollback had failed after an error
+    connection.execute("UPDATE calls SET outcome = 'half written' WHERE id = ?", (call_id,))
+    store.close()
+    store = CallStore(engine)
+    assert store.read("CA1").outcome == ""
+    assert not store._connection().in_transaction
     store.close()
