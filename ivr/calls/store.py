@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sqlite3
 import threading
 import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call
 from ivr.db.prepared import Prepared, PreparedSet, begin_writing
+from ivr.db.writers import is_busy, retry_while_busy
 
 _calls = Call.__table__
 _READ_CALL = select(_calls.c.id, _calls.c.from_number, _calls.c.flow_name, _calls.c.flow_language,
@@ -71,19 +74,25 @@ class _ThreadConnections:
     A SQLite connection holds nothing on a server, so keeping one per thread is free, while checking
     one out of SQLAlchemy's pool and back cost more than the webhook's SELECT. Each is made by the
     engine (its connect hooks set WAL and the busy timeout), detached from the pool, and closed when
-    its thread or the engine goes away.
+    its thread or the engine goes away. Its busy timeout is then set to 0: the store waits out a
+    locked database itself, in shorter pauses than SQLite's (ivr.db.writers.retry_while_busy), for
+    as long as the engine's busy timeout said (`patience`, seconds).
     """
 
     def __init__(self):
         self._local = threading.local()  # no reference to the engine: _held must let it go
+        self.patience = 0.0
 
     def get(self, engine: Engine):
         """This thread's connection to engine's database, in autocommit mode and outside any transaction."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
             pooled = engine.raw_connection()
-            connection = self._local.connection = pooled.driver_connection  # read before detach() clears it
+            connection = pooled.driver_connection  # read before detach() clears it
             pooled.detach()
+            self.patience = connection.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+            connection.execute("PRAGMA busy_timeout = 0")
+            self._local.connection = connection
         elif connection.in_transaction:  # a rollback that failed: never carry it into another webhook
             try:
                 connection.rollback()
@@ -172,7 +181,7 @@ class CallStore:
 
     def read(self, call_sid: str) -> StoredCall | None:
         """The call as it is now: one SELECT, its own read transaction (no write lock taken or awaited)."""
-        row = self._statements.read.first(self._connection(), {"sid": call_sid})
+        row = self._patiently(self._statements.read.first, self._connection(), {"sid": call_sid})
         if row is None:
             return None
         id_, from_number, flow_name, flow_language, flow_revision, state, status, outcome, version = row
@@ -184,7 +193,7 @@ class CallStore:
 
         changes carry the step's last_event_* columns: the trigger logs them with the update.
         """
-        return _store_step(self._statements, self._connection(), call_id, read_version, changes)
+        return self._patiently(_store_step, self._statements, self._connection(), call_id, read_version, changes)
 
     @contextlib.contextmanager
     def transaction(self, session: Session | None = None):
@@ -200,7 +209,7 @@ class CallStore:
             connection = self._connection()
             if self._switches_autocommit:
                 connection.driver_connection.autocommit = False  # the driver begins with the first statement
-            begin_writing(connection, self._statements.dialect)
+            self._patiently(begin_writing, connection, self._statements.dialect)
             commit, rollback = connection.commit, connection.rollback
         transaction = StoreTransaction(self._statements, connection)
         try:
@@ -216,6 +225,15 @@ class CallStore:
         finally:
             if session is None and self._switches_autocommit:
                 connection.driver_connection.autocommit = True
+
+    def _patiently(self, run, *args):
+        """run(*args); on a thread's SQLite connection, tried again while another connection holds the lock."""
+        try:
+            return run(*args)
+        except (DBAPIError, sqlite3.OperationalError) as error:  # begin_writing runs on the driver itself
+            if self._thread_connections is None or not is_busy(error):
+                raise
+            return retry_while_busy(lambda: run(*args), self._thread_connections.patience)
 
     def close(self) -> None:
         """Give a pooled connection back, as the pool's other users expect it: not in autocommit."""

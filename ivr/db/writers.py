@@ -7,10 +7,13 @@ and the kernel wakes the next waiter the moment the lock is free (bench/webhooks
 the lock, 25-47 ms without, same throughput, when every step was a transaction of four statements).
 
 A writer of a single autocommit statement (a plain webhook step, ivr.calls.store) holds SQLite's
-lock only for that statement's few dozen microseconds, so a writer of another process rarely meets
-it, and when it does the busy handler's first short sleep is enough. Such writers queue only with
-the threads of their own process: the two flock() calls cost more than they save (bench/webhooks.py
---against: 1.05-1.15 times the steps per second, p99 unchanged at 8 and 16 connections).
+lock only for that statement's few dozen microseconds. Such writers queue only with the threads of
+their own process: the two flock() calls cost more than they save (bench/webhooks.py --against:
+1.05-1.15 times the steps per second, p99 unchanged at 8 and 16 connections). When one meets a
+writer of another process, SQLite's busy handler would sleep a whole millisecond before it looks
+again, twenty times the wait (strace under load: a busy sleep in one step of five), so the call
+store's connections wait themselves: retry_while_busy() looks again after 50 microseconds, then
+doubles the pause.
 
 A writer waits at most `timeout` seconds (the web app passes HAUSRUF_DB_TIMEOUT): a process that
 hangs inside its transaction must not leave every other caller in silence. With a timeout the
@@ -27,8 +30,10 @@ import contextlib
 import fcntl
 import functools
 import os
+import sqlite3
 import threading
 import time
+from typing import Callable, TypeVar
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -52,6 +57,7 @@ def _lock_for(database: str) -> tuple[threading.Lock, int]:
 
 FIRST_PAUSE = 0.0002
 LONGEST_PAUSE = 0.002
+FIRST_BUSY_PAUSE = 0.00005  # a one-statement write holds SQLite's lock for a few dozen microseconds
 
 
 class WriterLockTimeout(TimeoutError):
@@ -116,3 +122,32 @@ def sqlite_writer(database_url: str, transaction: bool = True, timeout: float | 
     if database is None:
         return contextlib.nullcontext()
     return _exclusive(database, across_processes=transaction, timeout=timeout)
+
+
+T = TypeVar("T")
+
+
+def is_busy(error: BaseException) -> bool:
+    """True for SQLite's "database is locked": another connection holds the lock this one needs."""
+    code = getattr(getattr(error, "orig", error), "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY  # extended codes keep BUSY in the low byte
+
+
+def retry_while_busy(run: Callable[[], T], timeout: float) -> T:
+    """run() again after short pauses while SQLite reports its lock held, for at most timeout seconds.
+
+    For a connection with busy_timeout 0 whose run() just failed busy: it pauses before each attempt.
+    """
+    deadline = time.monotonic() + timeout
+    pause = FIRST_BUSY_PAUSE
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WriterLockTimeout(f"SQLite's lock was held by another connection for more than {timeout} s")
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, LONGEST_PAUSE)
+        try:
+            return run()
+        except Exception as error:  # noqa: BLE001 - only "database is locked" is waited out
+            if not is_busy(error):
+                raise

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.calls.store import CallStore
 from ivr.db import make_engine, upgrade
 from ivr.db.models import Call, CallEvent
+from ivr.db.writers import WriterLockTimeout
 
 STARTED = datetime(2026, 3, 4, 9, 0, 12, 345678, tzinfo=timezone.utc)
 LATER = datetime(2026, 3, 4, 9, 1, tzinfo=timezone.utc)
@@ -168,3 +172,64 @@ def test_a_thread_connection_left_in_a_transaction_is_rolled_back_before_the_nex
     assert store.read("CA1").outcome == ""
     assert not store._connection().in_transaction
     store.close()
+
+
+def _lock_held_by_another_connection(url: str, release_after: float | None):
+    """Another writer (as another server process would be) holding SQLite's write lock; released after a while."""
+    other = sqlite3.connect(make_url(url).database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    if release_after is not None:
+        threading.Timer(release_after, other.commit).start()
+    return other
+
+
+def _store_with_a_call(url: str, timeout: float):
+    """A migrated SQLite database with call CA1, its engine (waits bounded by timeout) and a store on it."""
+    upgrade(url)
+    engine = make_engine(url, timeout=timeout)
+    store = CallStore(engine)
+    with store.transaction() as writes:
+        call_id = writes.add_call(_new_call())
+    return engine, store, call_id
+
+
+def test_a_step_that_meets_another_writer_waits_for_it_in_short_pauses_not_the_busy_handler(sqlite_url):
+    engine, store, call_id = _store_with_a_call(sqlite_url, timeout=5)
+    assert store._connection().execute("PRAGMA busy_timeout").fetchone()[0] == 0  # our pauses, not SQLite's
+    other = _lock_held_by_another_connection(sqlite_url, release_after=0.05)
+    started = time.monotonic()
+    assert store.store_step(call_id, 1, {"last_update": LATER, **_event("digits", "main_menu", "1")})
+    assert 0.05 <= time.monotonic() - started < 2  # waited for the other writer, not for the 5 s timeout
+    with store.transaction() as writes:  # a new call's transaction waits the same way
+        writes.add_call(_new_call("CA2"))
+    assert store.read("CA2") is not None
+    store.close()
+    other.close()
+    engine.dispose()
+
+
+def test_a_writer_that_never_lets_go_costs_a_step_the_engine_timeout_then_an_error(sqlite_url):
+    engine, store, call_id = _store_with_a_call(sqlite_url, timeout=0.3)
+    other = _lock_held_by_another_connection(sqlite_url, release_after=None)
+    started = time.monotonic()
+    with pytest.raises(WriterLockTimeout):
+        store.store_step(call_id, 1, {"last_update": LATER, **_event("digits", "main_menu", "1")})
+    assert 0.3 <= time.monotonic() - started < 3
+    with pytest.raises(WriterLockTimeout):
+        with store.transaction():
+            pass
+    other.rollback()
+    assert store.read("CA1").version == 1  # nothing was stored
+    store.close()
+    other.close()
+    engine.dispose()
+
+
+def test_only_a_locked_database_is_waited_out(sqlite_url):
+    engine, store, call_id = _store_with_a_call(sqlite_url, timeout=5)
+    started = time.monotonic()
+    with pytest.raises(IntegrityError, match="NOT NULL"):
+        store.store_step(call_id, 1, {"status": None, **_event("digits", "main_menu", "1")})
+    assert time.monotonic() - started < 1  # raised at once, not retried until the 5 s timeout
+    store.close()
+    engine.dispose()
