@@ -106,12 +106,13 @@ def upgrade_down(database_url, revision: str = "base"):
     command.downgrade(alembic_config(database_url), revision)
 
 
-def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(sqlite_url):
+def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_rarer_checkpoints(sqlite_url):
     engine = make_engine(sqlite_url)
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10000
     engine.dispose()
 
 
