@@ -61,3 +61,12 @@ def test_the_content_length_limit_still_applies():
 
     with pytest.raises(RequestEntityTooLarge):
         ours.form
+
+
+def test_a_chunked_form_without_content_length_goes_to_werkzeug():
+    body = b"CallSid=CA1&Digits=4"
+    environ = EnvironBuilder(method="POST", path="/twilio/voice", data=body,
+                             content_type="application/x-www-form-urlencoded").get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ.update({"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True})  # as gunicorn marks chunked input
+    assert HausrufRequest(environ).form.to_dict() == {"CallSid": "CA1", "Digits": "4"}
