@@ -87,19 +87,30 @@ def _lock_file(fd: int, database: str, timeout: float | None) -> None:
     if timeout is None:
         fcntl.flock(fd, fcntl.LOCK_EX)  # queued in the kernel, woken the moment it is free
         return
-    deadline = time.monotonic() + timeout
-    pause = FIRST_PAUSE
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    if _try_flock(fd):
+        return
+    for _ in _pauses(timeout, FIRST_PAUSE):
+        if _try_flock(fd):
             return
-        except BlockingIOError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise WriterLockTimeout(f"another process held the writer lock of {database} "
-                                        f"for more than {timeout} s") from None
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, LONGEST_PAUSE)
+    raise WriterLockTimeout(f"another process held the writer lock of {database} for more than {timeout} s")
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _pauses(timeout: float, first_pause: float):
+    """Sleep before each further attempt (first_pause, doubling to LONGEST_PAUSE) until timeout seconds are up."""
+    deadline = time.monotonic() + timeout
+    pause = first_pause
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, LONGEST_PAUSE)
+        yield
 
 
 @functools.lru_cache(maxsize=16)
@@ -138,16 +149,10 @@ def retry_while_busy(run: Callable[[], T], timeout: float) -> T:
 
     For a connection with busy_timeout 0 whose run() just failed busy: it pauses before each attempt.
     """
-    deadline = time.monotonic() + timeout
-    pause = FIRST_BUSY_PAUSE
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise WriterLockTimeout(f"SQLite's lock was held by another connection for more than {timeout} s")
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, LONGEST_PAUSE)
+    for _ in _pauses(timeout, FIRST_BUSY_PAUSE):
         try:
             return run()
         except Exception as error:  # noqa: BLE001 - only "database is locked" is waited out
             if not is_busy(error):
                 raise
+    raise WriterLockTimeout(f"SQLite's lock was held by another connection for more than {timeout} s")
