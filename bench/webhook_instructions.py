@@ -62,11 +62,12 @@ def _worker(kind: str, requests: int) -> None:
            "HAUSRUF_PUBLIC_URL": PUBLIC_URL, "HAUSRUF_DATA_DIR": str(tmp), "HAUSRUF_SPEECH": "off",
            "HAUSRUF_STAFF_NUMBER": "+4927150100000", "HAUSRUF_LOG_LEVEL": "WARNING"}
     os.environ.update(env)
-    subprocess.run([str(Path(sys.executable).parent / "hausruf"), "import", str(ROOT / "data" / "demo")],
-                   check=True, capture_output=True)
     sys.path.insert(0, str(ROOT))
     sys.path.append(str(ROOT / "bench"))
     from bare_app import create_bare_app
+    from webhooks import import_demo
+
+    import_demo(env)
 
     from ivr import create_app
 

@@ -259,7 +259,7 @@ def _start_calls(port: int, items) -> None:
         assert response.status == 200 and b"<Gather" in body, body[:300]
 
 
-def _import_demo(env: dict, checkout: Path = ROOT) -> None:
+def import_demo(env: dict, checkout: Path = ROOT) -> None:
     """The demo directory imported into env's database by checkout's own code (and its migrations)."""
     import subprocess
 
@@ -291,10 +291,10 @@ def main() -> None:
         url, against_url = f"sqlite:///{tmp / 'bench.sqlite3'}", f"sqlite:///{tmp / 'against.sqlite3'}"
     env = {"HAUSRUF_DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN, "HAUSRUF_DATA_DIR": str(tmp),
            "HAUSRUF_STAFF_NUMBER": "+4927150100000", "HAUSRUF_LOG_LEVEL": "WARNING", "HAUSRUF_SPEECH": "off"}
-    _import_demo(env)
+    import_demo(env)
     against_env = {**env, "HAUSRUF_DATABASE_URL": against_url}
     if against:
-        _import_demo(against_env, against)
+        import_demo(against_env, against)
     load_before = os.getloadavg()[0]
     try:
         bare, full, ratios, floor = compare(env, args.seconds, args.connections, args.rounds, against, against_env,
