@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "ivr.directory.commands",
     "ivr.web.commands",
     "ivr.tasks.commands",
+    "ivr.console.commands",
     "speech.commands",
 )
 

@@ -59,6 +59,10 @@ class Settings:
     # How long a webhook's database work may wait (locks, a stalled server) before it gives up and the
     # caller is put through to staff: well inside the 15 s Twilio waits for an answer.
     database_timeout: float = 5.0
+    # The staff console (ivr/console): the key that signs session cookies, and the reverse proxies
+    # whose X-Forwarded-For is believed when telling one client from another (login throttling, audit).
+    secret_key: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -90,6 +94,8 @@ class Settings:
             render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
             log_level=_log_level(),
             database_timeout=float(_env("HAUSRUF_DB_TIMEOUT", "5")),
+            secret_key=_env("HAUSRUF_SECRET_KEY"),
+            trusted_proxies=tuple(p.strip() for p in (_env("HAUSRUF_TRUSTED_PROXIES", "") or "").split(",") if p.strip()),
         )
         values.update(overrides)
         return cls(**values)

@@ -24,8 +24,10 @@ def register(group: click.Group) -> None:
 @click.option("--workers", default=None, type=int, help="gunicorn worker processes (default 2).")
 @click.option("--threads", default=None, type=int, help="threads per worker (default 32).")
 def serve_command(host, port, workers, threads):
-    """Run the web app: Twilio webhooks, media streams, prompts, health check."""
+    """Run the web app: Twilio webhooks, media streams, prompts, health check, staff console."""
     from ivr.web.server import serve
+
+    _require_secret_key()
 
     serve(host, port, workers, threads)
 
@@ -37,6 +39,8 @@ def demo_command(host, port):
     """Run the server and the background worker together (what `make demo` starts)."""
     from ivr.web.server import serve
 
+    _require_secret_key()
+
     worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"])
     click.echo(f"Hausruf demo: http://{host}:{port}/healthz  (worker pid {worker.pid}; Ctrl-C stops both)")
     try:
@@ -44,6 +48,16 @@ def demo_command(host, port):
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+
+
+def _require_secret_key() -> None:
+    """The staff console's cookies need HAUSRUF_SECRET_KEY; say so before the server starts."""
+    from ivr.console import SecretKeyMissing, require_secret_key
+
+    try:
+        require_secret_key(Settings.from_env())
+    except SecretKeyMissing as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("calls")
