@@ -78,7 +78,8 @@ def drop_off(db, now) -> list[dict]:
     ended = Counter()
     for outcome in db.scalars(select(Call.outcome).where(Call.started_at >= since, Call.outcome.like("%hung up at%"))):
         for match in HUNG_UP.finditer(outcome):
-            ended[match["node"]] += 1
+            if match["waiting"] == "menu":  # lost in a menu; after a booking, hanging up is the way out
+                ended[match["node"]] += 1
     if not ended:
         return []
     reached = dict(db.execute(

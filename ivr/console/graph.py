@@ -33,10 +33,17 @@ class Edge:
     kind: str = "option"  # option, retry, fallback, next, global
 
 
+TEST_NAMES = {"known": "Anrufer bekannt", "house": "Haus", "region": "Ort", "language": "Sprache",
+              "hours": "Zeit", "service_available": "Dienst verfügbar", "service_open": "Dienst geöffnet"}
+
+
 def _test_text(branch) -> str:
     value = branch.test.value
-    shown = ", ".join(value) if isinstance(value, tuple) else getattr(value, "text", value)
-    return f"{branch.test.kind}: {shown}"
+    if value is True or value is False:
+        shown = "ja" if value else "nein"
+    else:
+        shown = ", ".join(value) if isinstance(value, tuple) else getattr(value, "text", value)
+    return f"{TEST_NAMES.get(branch.test.kind, branch.test.kind)}: {shown}"
 
 
 def edges(flow: Flow) -> list[Edge]:
@@ -48,8 +55,9 @@ def edges(flow: Flow) -> list[Edge]:
             add(node.next, "weiter")
         elif isinstance(node, MenuNode):
             for option in node.options:
-                words = f" / {option.keywords[0]}" if option.keywords else ""
-                add(option.goto, f"{option.key} {option.label}{words}", "option")
+                word = option.keywords[0] if option.keywords else ""
+                spoken = f" / {word}" if word and word.lower() != option.label.lower() else ""
+                add(option.goto, f"{option.key}: {option.label}{spoken}", "option")
             add(node.no_input.then, f"keine Eingabe ({node.no_input.retries}x)", "retry")
             add(node.no_match.then, f"nicht verstanden ({node.no_match.retries}x)", "retry")
         elif isinstance(node, ConnectNode):
@@ -68,8 +76,20 @@ def edges(flow: Flow) -> list[Edge]:
         elif isinstance(node, GotoNode):
             add(node.target, "weiter")
     for option in flow.globals.values():
-        found.append(Edge(GLOBALS_NODE, option.goto, f"{option.key} {option.label}", "global"))
-    return found
+        found.append(Edge(GLOBALS_NODE, option.goto, f"{option.key}: {option.label}", "global"))
+    return _merged(found)
+
+
+def _merged(found: list[Edge]) -> list[Edge]:
+    """Parallel edges of one kind become one (busy, unavailable and closed often share a target)."""
+    merged: dict[tuple[str, str, str], Edge] = {}
+    for edge in found:
+        key = (edge.source, edge.target, "dashed" if edge.kind in ("retry", "fallback", "global") else "solid")
+        if key in merged:
+            merged[key] = Edge(edge.source, edge.target, f"{merged[key].label}, {edge.label}", merged[key].kind)
+        else:
+            merged[key] = edge
+    return list(merged.values())
 
 
 def node_label(flow: Flow, node_id: str) -> str:

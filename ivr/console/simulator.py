@@ -126,9 +126,9 @@ def _continue(db, values) -> dict:
 def _input_line(values, waiting: str | None) -> tuple[str, str]:
     """The typed line `hausruf call` would read for this form, and how the caller's step is shown."""
     if "hangup" in values:
-        return "hangup", _("Anrufer legt auf")
+        return "hangup", _("Anrufer legt auf.")
     if "silence" in values:
-        return "", _("Anrufer sagt nichts")
+        return "", _("Anrufer sagt nichts.")
     if waiting == "dial":
         outcome = values.get("dial", "completed")
         return outcome, _("Gespräch: %(how)s", how=_(DIAL_LABELS.get(outcome, outcome)))
@@ -136,7 +136,7 @@ def _input_line(values, waiting: str | None) -> tuple[str, str]:
         message = values.get("message", "").strip()
         return message, (_("Anrufer spricht: „%(text)s“", text=message) if message else _("Anrufer sagt nichts"))
     if values.get("key"):
-        return values["key"], _("Anrufer drückt %(key)s", key=values["key"])
+        return values["key"], _("Anrufer drückt %(key)s.", key=values["key"])
     word = values.get("word", "").strip()
     if not word:
         return "", _("Anrufer sagt nichts")
