@@ -8,9 +8,9 @@ from __future__ import annotations
 LANGUAGES = ("de", "en")
 
 
-def translate(text: str, lang: str, **values) -> str:
-    """text in lang, with %(name)s placeholders filled from values."""
-    result = EN.get(text, text) if lang == "en" else text
+def translate(source: str, lang: str, /, **values) -> str:
+    """The German source text in lang, with %(name)s placeholders filled from values."""
+    result = EN.get(source, source) if lang == "en" else source
     return result % values if values else result
 
 

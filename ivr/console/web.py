@@ -184,9 +184,9 @@ def current_language() -> str:
     return best or "de"
 
 
-def _(text: str, **values) -> str:
+def _(source: str, /, **values) -> str:
     """The console's text in the current language (German is the source)."""
-    return translate(text, current_language(), **values)
+    return translate(source, current_language(), **values)
 
 
 def local_time(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
