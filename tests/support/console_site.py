@@ -58,19 +58,31 @@ class ConsoleSite:
                               capture_output=True, check=False)
 
     def start(self) -> "ConsoleSite":
-        for args, stdin in ((("import", str(ROOT / "data" / "demo")), None),
-                            (("staff", "add", ADMIN[0], "--name", ADMIN[2], "--role", "admin", "--password-stdin"),
-                             ADMIN[1] + "\n"),
-                            (("staff", "add", STAFF[0], "--name", STAFF[2], "--password-stdin"), STAFF[1] + "\n")):
-            done = self.hausruf(*args, stdin=stdin)
-            if done.returncode != 0:
-                raise RuntimeError(f"hausruf {' '.join(args)} failed: {done.stderr}")
+        self.seed()
         self.server.start()
         return self
+
+    def seed(self) -> None:
+        """The demo directory and both accounts, written in this process (a `hausruf` run each costs seconds)."""
+        from ivr.console.accounts import create
+        from ivr.db import make_engine, session_factory, upgrade
+        from ivr.directory.importer import import_directory
+
+        url = self.env["HAUSRUF_DATABASE_URL"]
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            with session_factory(engine).begin() as session:
+                import_directory(session, ROOT / "data" / "demo")
+                create(session, ADMIN[0], ADMIN[2], ADMIN[1], "admin")
+                create(session, STAFF[0], STAFF[2], STAFF[1], "staff")
+        finally:
+            engine.dispose()
 
     @property
     def twilio(self) -> CallSimulator:
         return CallSimulator(HttpTransport(self.url), self.url, AUTH_TOKEN)
 
     def stop(self) -> None:
-        self.server.stop()
+        # A throw-away site: no graceful shutdown to wait for (kept-alive test connections would hold it).
+        self.server.kill()
