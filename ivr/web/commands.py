@@ -42,7 +42,8 @@ def demo_command(host, port):
     _require_secret_key()
 
     worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"])
-    click.echo(f"Hausruf demo: http://{host}:{port}/healthz  (worker pid {worker.pid}; Ctrl-C stops both)")
+    click.echo(f"Hausruf demo: staff console http://{host}:{port}/ , health http://{host}:{port}/healthz  "
+               f"(worker pid {worker.pid}; Ctrl-C stops both)")
     try:
         serve(host, port, workers=1, threads=16)
     finally:
