@@ -74,18 +74,25 @@ def list_command() -> None:
                        f"last sign-in {last}")
 
 
+def _change_account(action: str, change) -> None:
+    """Run change(session) on one account in a transaction, with its audit entry; errors as plain messages."""
+    from ivr.console.accounts import AccountError
+
+    with _sessions(Settings.from_env()).begin() as session:
+        try:
+            account = change(session)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        _audit(session, action, f"staff {account.id}", account.email)
+
+
 @staff_group.command("disable")
 @click.argument("email")
 def disable_command(email: str) -> None:
     """Disable an account: it can no longer sign in, and its open sessions end."""
-    from ivr.console.accounts import AccountError, set_active
+    from ivr.console.accounts import set_active
 
-    with _sessions(Settings.from_env()).begin() as session:
-        try:
-            account = set_active(session, email, False)
-        except AccountError as exc:
-            raise click.ClickException(str(exc)) from None
-        _audit(session, "staff.disable", f"staff {account.id}", account.email)
+    _change_account("staff.disable", lambda session: set_active(session, email, False))
     click.echo(f"account {email.strip().lower()} disabled")
 
 
@@ -94,15 +101,10 @@ def disable_command(email: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of standard input.")
 def password_command(email: str, password_stdin: bool) -> None:
     """Set a new password (open sessions of the account end)."""
-    from ivr.console.accounts import AccountError, set_password
+    from ivr.console.accounts import set_password
 
     password = _read_password(password_stdin)
-    with _sessions(Settings.from_env()).begin() as session:
-        try:
-            account = set_password(session, email, password)
-        except AccountError as exc:
-            raise click.ClickException(str(exc)) from None
-        _audit(session, "staff.password", f"staff {account.id}", account.email)
+    _change_account("staff.password", lambda session: set_password(session, email, password))
     click.echo(f"password of {email.strip().lower()} changed")
 
 
