@@ -71,12 +71,19 @@ def task(number: int):
     except UnknownTask:
         abort(404)
     messages = list(db.scalars(select(SmsMessage).where(SmsMessage.task_id == task.id).order_by(SmsMessage.id)))
+    # A helper's reply is stored unlinked; our answer to it carries the task and the reply's MessageSid.
+    reply_sids = [m.idempotency_key[len("reply:"):] for m in messages
+                  if (m.idempotency_key or "").startswith("reply:")]
+    if reply_sids:
+        messages += list(db.scalars(select(SmsMessage).where(SmsMessage.provider_sid.in_(reply_sids),
+                                                             SmsMessage.direction == "inbound")))
     notes = list(db.scalars(select(StaffAuditEntry).where(StaffAuditEntry.action == NOTE_ACTION,
                                                           StaffAuditEntry.target == f"task #{task.number}")
                             .order_by(StaffAuditEntry.id)))
     history = ([(t.at, "transition", t) for t in task.transitions] + [(m.created_at, "sms", m) for m in messages]
                + [(n.at, "note", n) for n in notes])
-    history.sort(key=lambda item: item[0])
+    # At the same moment a helper's reply comes before our answer to it.
+    history.sort(key=lambda item: (item[0], not (item[1] == "sms" and item[2].direction == "inbound")))
     volunteers = list(db.scalars(select(Volunteer).where(Volunteer.active.is_(True))
                                  .order_by(Volunteer.house_id != (task.house_id or ""), Volunteer.name)))
     return render_template("console/task.html", title=_("Aufgabe #%(n)s", n=task.number), task=task,

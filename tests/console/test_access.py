@@ -214,3 +214,27 @@ def test_every_asset_is_served_by_the_app(admin_client):
             assert not url.startswith(("http:", "https:", "//")), (path, url)
         for url in re.findall(r'(?:src|href)="(/console/static/[^"]+)"', body):
             assert admin_client.get(url).status_code == 200, url
+
+
+def test_admins_add_and_disable_accounts_in_the_browser_form(app, admin_client):
+    from sqlalchemy import select
+
+    from ivr.db import get_session
+    from ivr.db.models import StaffAccount, StaffAuditEntry
+
+    short = post(admin_client, "/staff", {"email": "nora@talblick.example", "name": "Nora", "password": "kurz",
+                                          "role": "staff"}, form_path="/staff")
+    assert short.status_code == 422 and "at least 10 characters" in short.get_data(as_text=True)
+    added = post(admin_client, "/staff", {"email": "nora@talblick.example", "name": "Nora", "role": "staff",
+                                          "password": "ein-gutes-passwort"}, form_path="/staff")
+    assert added.status_code == 303
+    with app.app_context():
+        nora = get_session().scalar(select(StaffAccount).where(StaffAccount.email == "nora@talblick.example"))
+    post(admin_client, f"/staff/{nora.id}/active", {"active": "0"}, form_path="/staff")
+    page = admin_client.get("/staff").get_data(as_text=True)
+    assert "Konto nora@talblick.example ist jetzt gesperrt." in page
+    with app.app_context():
+        actions = [(e.actor, e.action) for e in get_session().scalars(select(StaffAuditEntry)
+                                                                     .order_by(StaffAuditEntry.id))]
+    assert actions[-3:] == [("admin@talblick.example", "login"), ("admin@talblick.example", "staff.add"),
+                            ("admin@talblick.example", "staff.disable")]

@@ -42,6 +42,20 @@ def test_a_simulated_call_books_nothing_and_sends_nothing(app, staff_client):
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 0
 
 
+def test_the_simulator_plays_rendered_prompt_audio(app, staff_client):
+    menu = "Drücken Sie eine Taste oder sagen Sie ein Wort. Mit der Stern-Taste hören Sie alles noch einmal."
+    path = app.extensions["hausruf.prompt_renderer"].path_for(menu, "de")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"RIFF....WAVEfmt ")  # stands for `hausruf prompts build`'s file
+    csrf = csrf_token(staff_client, "/simulator")
+    body = _step(staff_client, {"csrf_token": csrf, "caller": ERIKA, "date": "2026-03-04", "time": "10:00",
+                                "flow": "hotline"})
+    url = f"/prompts/de/{path.name}"
+    assert f'<audio controls preload="none" src="{url}"></audio>' in body
+    assert body.count("<audio") == 1  # the other prompts have no audio yet: their text is shown
+    assert staff_client.get(url).data == path.read_bytes()
+
+
 def test_simulator_words_dial_results_and_tampering(staff_client):
     csrf = csrf_token(staff_client, "/simulator")
     body = _step(staff_client, {"csrf_token": csrf, "caller": "unknown", "number": "0171 2345678",

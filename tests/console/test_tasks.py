@@ -98,3 +98,13 @@ def test_calls_page_shows_outcomes_masked_numbers_and_where_callers_hang_up(app,
     assert '<th scope="row">care_menu</th><td class="num">1</td><td class="num">1</td>' in page
     detail = staff_client.get("/calls/1").get_data(as_text=True)
     assert "Taste</strong> „5“" in detail and "Rückruf gebucht" in detail
+
+
+def test_a_helpers_sms_reply_shows_in_the_task_history(app, twilio, staff_client):
+    from tests.tasks.conftest import sms
+
+    twilio.call(ERIKA).press("5")
+    assert sms(twilio, "+493023125201", "ok 1").status == 200  # Jonas takes it by SMS
+    page = staff_client.get("/tasks/1").get_data(as_text=True)
+    assert "SMS von +493023125201" in page and "<blockquote>ok 1</blockquote>" in page
+    assert "angeboten → übernommen" in page and "Danke! #1 ist Ihre Aufgabe" in page
