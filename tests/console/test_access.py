@@ -210,7 +210,6 @@ def test_serve_refuses_to_start_without_a_secret_key(monkeypatch):
 
 
 def test_every_asset_is_served_by_the_app(admin_client):
-
     for path in ("/", "/tasks", "/calls", "/directory", "/flows", "/flows/hotline", "/simulator", "/staff", "/login"):
         body = admin_client.get(path).get_data(as_text=True)
         for url in re.findall(r'(?:src|href)="([^"]+)"', body):
