@@ -53,6 +53,16 @@ def main_menu(flow: Flow) -> MenuNode:
     raise CardError(f"flow {flow.name} has no menu to print")
 
 
+def plain_words(option) -> str:
+    """What the key does, as the menu announces it ("Einkäufe nach Hause: die 1" -> "Einkäufe nach Hause"),
+    else the option's label; announcements with template parts are not printable and fall back too."""
+    said = option.say.segments[0] if option.say and option.say.segments else ""
+    words = said.split(":")[0].strip()
+    if not words or "{" in words or len(words) > 60 or words == said.strip():
+        return option.label
+    return words
+
+
 def card_for(session: Session, flow: Flow, house_id: str, settings: Settings,
              now: datetime | None = None) -> Card:
     """The card's content for one house."""
@@ -67,11 +77,11 @@ def card_for(session: Session, flow: Flow, house_id: str, settings: Settings,
     for option in menu.options:
         if option.service and services[option.service].status == "unavailable":
             continue
-        keys.append((option.key, option.label))
+        keys.append((option.key, plain_words(option)))
     for name in ("person", "emergency"):
         option = flow.globals.get(name)
         if option is not None:
-            keys.append((option.key, option.label))
+            keys.append((option.key, plain_words(option)))
     if menu.repeat_key:
         keys.append((menu.repeat_key, "alles noch einmal hören" if flow.language == "de" else "hear it all again"))
     helpers = tuple(session.scalars(select(Volunteer.name).where(Volunteer.house_id == house.id,
@@ -108,8 +118,8 @@ def card_pdf(card: Card) -> bytes:
     table = Table(rows, colWidths=[28 * mm, None])
     table.setStyle(TableStyle([("BOX", (0, 0), (0, -1), 1.5, colors.black), ("INNERGRID", (0, 0), (0, -1), 1.5,
                                                                                 colors.black),
-                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm), ("LEFTPADDING", (1, 0), (1, -1), 5 * mm)]))
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 1.5 * mm),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5 * mm), ("LEFTPADDING", (1, 0), (1, -1), 5 * mm)]))
     story = [
         Paragraph("Hausruf – Ihr Haustelefon", title),
         Paragraph(escape(f"{card.house}, {card.town}"), body),
