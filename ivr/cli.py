@@ -20,7 +20,11 @@ COMMAND_MODULES = (
 
 @click.group(help="Hausruf: the phone hotline for tenants of housing cooperatives.")
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script: every command logs masked and writes private files."""
+    from ivr.privacy import files, logmask
+
+    logmask.install()
+    files.restrict_new_files()
 
 
 def _register() -> None:

@@ -26,6 +26,14 @@ def _log_level() -> str:
     return level
 
 
+def _retention_days() -> int:
+    """HAUSRUF_RETENTION_DAYS: a whole number of days, at least 1."""
+    text = _env("HAUSRUF_RETENTION_DAYS", "90") or "90"
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"HAUSRUF_RETENTION_DAYS={text} is not a number of days; use a whole number of at least 1")
+    return int(text)
+
+
 def _vosk_models() -> dict[str, str]:
     """HAUSRUF_VOSK_MODEL_<LANG>=path, e.g. HAUSRUF_VOSK_MODEL_DE=/srv/vosk/de."""
     prefix = "HAUSRUF_VOSK_MODEL_"
@@ -59,6 +67,8 @@ class Settings:
     # How long a webhook's database work may wait (locks, a stalled server) before it gives up and the
     # caller is put through to staff: well inside the 15 s Twilio waits for an answer.
     database_timeout: float = 5.0
+    secret_key: str | None = None  # keys prompt URLs; without it a random one is kept in data_dir/secret.key
+    retention_days: int = 90  # calls, events, finished tasks, SMS, transcripts (ivr.privacy.retention)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -90,6 +100,8 @@ class Settings:
             render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
             log_level=_log_level(),
             database_timeout=float(_env("HAUSRUF_DB_TIMEOUT", "5")),
+            secret_key=_env("HAUSRUF_SECRET_KEY"),
+            retention_days=_retention_days(),
         )
         values.update(overrides)
         return cls(**values)
