@@ -13,9 +13,9 @@ import re
 
 # Something that looks like a phone number: an international prefix (+, URL-encoded %2B, 00) or a
 # national 0 followed by 6+ more digits in groups, or 8+ digits in a row. Times ("11:13:26"),
-# dates ("2026-11-27"), ids inside words ("CA12ab...") and short counts stay readable.
+# dates ("2026-11-27"), decimals, UUIDs, ids inside words ("CA12ab...") and short counts stay readable.
 PHONE = re.compile(
-    r"(?<![\w%])(?:(?:\+|%2[bB]|\b00)\d[\d \-/().]{5,}\d|\b0\d[\d \-/()]{5,}\d|\b\d{8,})(?![\w])"
+    r"(?<![\w%])(?<!\d\.)(?<![0-9a-fA-F]-)(?:(?:\+|%2[bB]|\b00)\d[\d \-/().]{5,}\d|\b0\d[\d \-/()]{5,}\d|\b\d{8,})(?![\w])"
 )
 # sip:user@host, sips:..., tel:+49...: the user part is the person.
 SIP_URI = re.compile(r"\b(sips?|tel):([^@\s;>\"']+)(@)?", re.IGNORECASE)
@@ -30,7 +30,7 @@ def mask_text(text: str) -> str:
 
 def _mask_number(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group(0).replace("%2B", "").replace("%2b", ""))
-    if len(digits) < 7:
+    if not 7 <= len(digits) <= 15:  # E.164 has at most 15 digits; longer runs are hashes or ids
         return match.group(0)
     prefix = "+" if match.group(0)[0] in "+%" else ""
     return f"{prefix}{MASK}{digits[-2:]}"

@@ -52,7 +52,7 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
     def transcribe() -> None:
         jobs.transcribe_messages()
 
-    # Retention (ivr.privacy.retention): daily, at a quiet hour, and once at every start.
+    # Retention (ivr.privacy.retention): daily, at a quiet hour.
     @huey.periodic_task(crontab(minute="30", hour="3"), name="hausruf.purge")
     def purge() -> None:
         jobs.purge()
@@ -65,7 +65,6 @@ def run_worker(settings: Settings, workers: int = 2) -> None:
     upgrade(settings.database_url)
     queue = build_queue(settings)
     queue.sweep()  # enqueue one right away: rows left in "sending" by a killed worker are resolved now
-    queue.purge()
     # A short poll interval keeps the embedded SQLite queue within a second of a webhook's kick.
     consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
                                           initial_delay=0.1, backoff=1.15, max_delay=1.0)

@@ -21,6 +21,8 @@ from ivr.privacy import logmask
     # What must stay readable: times, dates, ids, counts, task numbers.
     ("2026-11-27 11:13:26,123 task #17, 3 of 20", "2026-11-27 11:13:26,123 task #17, 3 of 20"),
     ("call CA0123456789abcdef0123456789abcdef step 12", "call CA0123456789abcdef0123456789abcdef step 12"),
+    ("sleeping for 0.99786512 s, job ce920af1-1234-5678-9abc-14c1b12ff835", "sleeping for 0.99786512 s, job ce920af1-1234-5678-9abc-14c1b12ff835"),
+    ("revision 0000000000000000 (16 digits, longer than any phone number)", "revision 0000000000000000 (16 digits, longer than any phone number)"),
 ])
 def test_numbers_and_sip_users_are_masked(text, masked):
     assert logmask.mask_text(text) == masked
