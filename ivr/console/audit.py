@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,36 +26,15 @@ def recent(session: Session, limit: int = 200) -> list[StaffAuditEntry]:
 
 
 def client_address() -> str:
-    """The client's address: X-Forwarded-For is read only through proxies the operator listed as trusted.
+    """The client's address: with HAUSRUF_TRUSTED_PROXIES=N, the address the first of the N proxies saw.
 
-    Walking from the right, each hop added by a trusted proxy is skipped; the first untrusted address
-    is the client. Without trusted proxies, or from an untrusted peer, the peer's own address counts
-    (a client could write any X-Forwarded-For it likes).
+    Each trusted proxy appends the address it was called from to X-Forwarded-For, so the client is
+    the N-th entry from the right (what werkzeug's ProxyFix does); anything further left was written
+    by the client itself and is not believed. Without proxies, the peer's own address counts.
     """
-    trusted = _networks(tuple(current_app.config["HAUSRUF"].trusted_proxies))
+    proxies = current_app.config["HAUSRUF"].trusted_proxies
     peer = request.remote_addr or ""
-    if not trusted or not _in(peer, trusted):
+    if not proxies:
         return peer
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _in(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
-
-
-def _networks(entries: tuple[str, ...]) -> list:
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            continue  # ivr.console.init_app refuses bad entries at start; never fail a request here
-    return networks
-
-
-def _in(address: str, networks: list) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+    return hops[-proxies] if len(hops) >= proxies else peer

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ivr.config import Settings
+from ivr.config import Settings, settings_for_start
 
 
 def register(group: click.Group) -> None:
@@ -27,9 +27,9 @@ def serve_command(host, port, workers, threads):
     """Run the web app: Twilio webhooks, media streams, prompts, health check, staff console."""
     from ivr.web.server import serve
 
-    _require_secret_key()
-
-    serve(host, port, workers, threads)
+    settings = settings_for_start()  # exit 2 with every problem before gunicorn forks
+    _require_secret_key(settings)
+    serve(host, port, workers, threads, settings)
 
 
 @click.command("demo")
@@ -39,24 +39,24 @@ def demo_command(host, port):
     """Run the server and the background worker together (what `make demo` starts)."""
     from ivr.web.server import serve
 
-    _require_secret_key()
-
+    settings = settings_for_start()
+    _require_secret_key(settings)
     worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"])
     click.echo(f"Hausruf demo: staff console http://{host}:{port}/ , health http://{host}:{port}/healthz  "
                f"(worker pid {worker.pid}; Ctrl-C stops both)")
     try:
-        serve(host, port, workers=1, threads=16)
+        serve(host, port, workers=1, threads=16, settings=settings)
     finally:
         worker.terminate()
         worker.wait(timeout=10)
 
 
-def _require_secret_key() -> None:
+def _require_secret_key(settings: Settings) -> None:
     """The staff console's cookies need HAUSRUF_SECRET_KEY; say so before the server starts."""
     from ivr.console import SecretKeyMissing, require_secret_key
 
     try:
-        require_secret_key(Settings.from_env())
+        require_secret_key(settings)
     except SecretKeyMissing as exc:
         raise click.ClickException(str(exc)) from None
 
