@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -21,13 +21,14 @@ from werkzeug.utils import secure_filename
 
 from ivr.console.audit import record
 from ivr.console.web import _, admin_required, bp, db_read, db_write
-from ivr.db.models import Call, CallbackTask, House, Partner, Region, Tenant, TenantPhone, Volunteer
+from ivr.db.models import CallbackTask, House, Partner, Region, Tenant, TenantPhone, Volunteer
 from ivr.directory.exporter import _plain, _served, directory_rows
 from ivr.directory.fields import ALL_REGIONS, LANGUAGES
 from ivr.directory.importer import DirectoryError, import_directory
 from ivr.directory.records import SCHEMAS, reference_problems, validate_row
 from ivr.directory.sources import KINDS, SUFFIXES, Row
 from ivr.flows.model import SERVICE_KINDS
+from ivr.privacy.person import erase_person, find_holdings
 
 MODELS = {"regions": Region, "houses": House, "tenants": Tenant, "volunteers": Volunteer, "partners": Partner}
 KIND_LABELS = {"houses": "Häuser", "tenants": "Mieterinnen und Mieter", "volunteers": "Helferinnen und Helfer",
@@ -198,39 +199,63 @@ def directory_active(kind: str, key: str):
 @bp.route("/directory/<kind>/<key>/delete", methods=["GET", "POST"])
 @admin_required
 def directory_delete(kind: str, key: str):
-    """Delete a record (admins): first a page that says what will be removed, then the POST that does it."""
+    """Delete a record (admins): first a page that says what will be removed, then the POST that does it.
+
+    A person (tenant or helper) is erased as `hausruf person erase` does it (ivr.privacy): the entry
+    and, for each of their numbers, the calls, tasks, SMS and recordings, here and at Twilio.
+    """
+    read = db_read()
+    obj = _get(read, kind, key)
+    removes, blocked = _deletion_plan(read, kind, obj)
+    name = title_of(kind, obj)
     if request.method == "GET":
-        db = db_read()
-        obj = _get(db, kind, key)
-        removes, blocked = _deletion_plan(db, kind, obj)
-        return render_template("console/delete.html", title=_("Löschen: %(name)s", name=title_of(kind, obj)),
+        return render_template("console/delete.html", title=_("Löschen: %(name)s", name=name),
                                kind=kind, key=key, obj=obj, removes=removes, blocked=blocked, kinds=KIND_LABELS)
-    db = db_write()
-    obj = _get(db, kind, key)
-    removes, blocked = _deletion_plan(db, kind, obj)
     if blocked:
         flash(blocked, "error")
         return redirect(url_for("console.directory_entry", kind=kind, key=key), 303)
-    name = title_of(kind, obj)
-    erased = _erase(db, kind, obj)
-    record(db, "directory.delete", f"{kind} {key}", "; ".join(erased))
+    if kind in PEOPLE:
+        numbers = _numbers(kind, obj)
+        read.rollback()  # no snapshot held while the erasure writes
+        done = []
+        for number in numbers:
+            done += erase_person(current_app.config["HAUSRUF"], number)
+        db = db_write()
+    else:
+        db = db_write()
+        db.delete(_get(db, kind, key))
+        done = [f"{kind} entry deleted"]
+    record(db, "directory.delete", f"{kind} {key}", "; ".join(done))
     db.commit()
     flash(_("Gelöscht: %(name)s.", name=name))
     return redirect(url_for("console.directory", kind=kind), 303)
 
 
+PEOPLE = ("tenants", "volunteers")
+
+
+def _numbers(kind: str, obj) -> list[str]:
+    return [p.number for p in obj.phones] if kind == "tenants" else [obj.phone]
+
+
 def _deletion_plan(db, kind: str, obj) -> tuple[list[str], str]:
     """(what deleting removes, why it cannot be deleted or "")."""
-    if kind == "tenants":
-        calls = db.scalar(select(Call.id).where(Call.tenant_id == obj.id).limit(1)) is not None
-        removes = [_("der Eintrag im Verzeichnis mit Namen, Anrede, Notizen"),
-                   _("die Telefonnummern: %(numbers)s", numbers=", ".join(p.number for p in obj.phones))]
-        removes.append(_("Anrufe und Rückruf-Aufgaben bleiben, aber ohne Verbindung zu dieser Person")
-                       if calls else _("es gibt keine Anrufe dieser Person"))
-        return removes, ""
-    if kind == "volunteers":
-        return [_("der Eintrag mit Name und Telefonnummer %(phone)s", phone=obj.phone),
-                _("Aufgaben, die diese Person hatte, verlieren die Zuordnung")], ""
+    if kind in PEOPLE:
+        numbers = _numbers(kind, obj)
+        calls, tasks, sms, recordings = set(), set(), set(), set()
+        for number in numbers:
+            held = find_holdings(db, number)
+            calls |= {c.id for c in held.calls}
+            tasks |= {t.id for t in held.tasks}
+            sms |= {m.id for m in held.sms}
+            recordings |= set(held.recording_sids)
+        return [_("der Eintrag im Verzeichnis mit Name, Anrede und Notizen"),
+                _("die Telefonnummern: %(numbers)s", numbers=", ".join(numbers)),
+                _("%(n)s Anrufe mit ihrem Verlauf", n=len(calls)),
+                _("%(n)s Rückruf-Aufgaben mit Nachrichten und Abschriften", n=len(tasks)),
+                _("%(n)s SMS", n=len(sms)),
+                _("%(n)s Aufnahmen, hier und bei Twilio; dazu die Anrufe und SMS bei Twilio", n=len(recordings)),
+                _("verpasste Anrufe im Zwischenspeicher und persönliche Ansagen dieser Nummern")], ""
     if kind == "houses":
         if obj.tenants or obj.volunteers:
             return [], _("Das Haus hat noch Mieter oder Helfer; bitte zuerst diese löschen oder umziehen lassen.")
@@ -240,16 +265,6 @@ def _deletion_plan(db, kind: str, obj) -> tuple[list[str], str]:
             return [], _("Zu diesem Ort gehören noch Häuser.")
         return [_("der Ort %(name)s; Partner verlieren ihn aus ihrem Gebiet", name=obj.name)], ""
     return [_("der Partnerdienst %(name)s mit seinem Gebiet", name=obj.name)], ""
-
-
-def _erase(db, kind: str, obj) -> list[str]:
-    """Remove the record; returns what was removed, for the audit log (no numbers in it)."""
-    if kind == "tenants":
-        phones = len(obj.phones)
-        db.delete(obj)
-        return [f"tenant entry with {phones} phone number(s)"]
-    db.delete(obj)
-    return [f"{kind} entry"]
 
 
 # --- forms ----------------------------------------------------------------------------------------

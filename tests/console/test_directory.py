@@ -58,18 +58,38 @@ def test_add_edit_deactivate(app, staff_client):
     assert actions[-3:] == ["directory.add", "directory.edit", "directory.deactivate"]
 
 
-def test_admin_deletes_a_tenant_after_seeing_what_goes(app, admin_client):
+def test_admin_deletes_a_tenant_as_the_privacy_erasure_does_after_seeing_what_goes(app, admin_client, twilio):
+    from ivr.db.models import Call, CallbackTask, SmsMessage, StaffAuditEntry
+
+    twilio.call("+493023125301").press("5")  # Frau Becker books IT help: a call, a task, an offer SMS
+    twilio.call("+493023125302").press("5")  # Herr Vogel too; his stay
     plan = admin_client.get("/directory/tenants/1/delete").get_data(as_text=True)
     assert "+493023125301" in plan and "+493023125321" in plan and "Endgültig löschen" in plan
+    assert "1 Anrufe mit ihrem Verlauf" in plan and "1 Rückruf-Aufgaben" in plan and "1 SMS" in plan
     before = _count(app, Tenant)
     response = post(admin_client, "/directory/tenants/1/delete", form_path="/directory/tenants/1/delete")
     assert response.status_code == 303
-    assert _count(app, Tenant) == before - 1
     assert "Gelöscht: Erika Becker." in admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Erika Becker" not in admin_client.get("/directory?kind=tenants").get_data(as_text=True)
+    assert _count(app, Tenant) == before - 1
+    assert (_count(app, Call), _count(app, CallbackTask)) == (1, 1)  # only Herr Vogel's are left
+    with app.app_context():
+        session = get_session()
+        assert not any("23125301" in (m.to_number + m.from_number + m.body) for m in session.scalars(select(SmsMessage)))
+        audit = session.scalars(select(StaffAuditEntry).where(StaffAuditEntry.action == "directory.delete")).one()
+        assert audit.actor == "admin@talblick.example" and "calls deleted: 1" in audit.detail
+        assert "23125301" not in audit.detail  # the log of the erasure holds no number
     # A house that still has tenants cannot go.
     response = post(admin_client, "/directory/houses/lindenhof/delete", form_path="/directory/houses/lindenhof")
     assert "noch Mieter oder Helfer" in admin_client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_admin_deletes_a_partner(app, admin_client):
+    from ivr.db.models import Partner
+
+    before = _count(app, Partner)
+    post(admin_client, "/directory/partners/rosengarten/delete", form_path="/directory/partners/rosengarten")
+    assert _count(app, Partner) == before - 1
 
 
 def _upload(client, files: dict[str, str]):
