@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -205,7 +205,10 @@ def _audio_url(text: str, language: str) -> str:
         return ""
     if not path.is_file():
         return ""
-    return url_for("prompts.prompt_file", language=language, name=path.name)
+    from ivr.web.prompts import prompt_path
+
+    # The same keyed (unguessable) path the TwiML renderer gives Twilio.
+    return prompt_path(current_app.extensions["hausruf.prompt_url"].secret, language, path.name)
 
 
 __all__ = ["DIAL_OUTCOMES", "simulator"]
