@@ -9,10 +9,11 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ivr.flows.listening import SPEAKING_RATE
 from speech.audio import convert_to_telephone_wav
 from speech.tts import synthesize
 
-DEFAULT_RATE = 150  # words per minute; espeak's 175 is quick for older callers on a phone line
+DEFAULT_RATE = SPEAKING_RATE  # the rate the checker's listening-time estimate assumes
 
 
 class PromptRenderer:

@@ -9,7 +9,7 @@ from tests.tasks.conftest import JONAS, PETRA, only_task, outbox, sms
 from tests.tasks.test_acceptance import book_it_help
 from tests.twilio.conftest import STAFF
 
-SABINE = "+493023125203"  # Haus am Hang: another house
+SABINE = "+493023125203"  # Am Hang: another house
 
 
 def test_a_volunteer_of_another_house_learns_nothing(twilio, db):
