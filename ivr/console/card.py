@@ -54,8 +54,10 @@ def main_menu(flow: Flow) -> MenuNode:
 
 
 def plain_words(option) -> str:
-    """What the key does, as the menu announces it ("Einkäufe nach Hause: die 1" -> "Einkäufe nach Hause"),
-    else the option's label; announcements with template parts are not printable and fall back too."""
+    """What the key does, as the menu announces it ("Einkäufe nach Hause: die 1" -> "Einkäufe nach Hause").
+
+    Else the option's label; announcements with template parts are not printable and fall back too.
+    """
     said = option.say.segments[0] if option.say and option.say.segments else ""
     words = said.split(":")[0].strip()
     if not words or "{" in words or len(words) > 60 or words == said.strip():

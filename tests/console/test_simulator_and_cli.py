@@ -43,7 +43,7 @@ def test_a_simulated_call_books_nothing_and_sends_nothing(app, staff_client):
 
 
 def test_the_simulator_plays_rendered_prompt_audio(app, staff_client):
-    menu = "Drücken Sie eine Taste oder sagen Sie ein Wort. Mit der Stern-Taste hören Sie alles noch einmal."
+    menu = app.extensions["hausruf.flows"].current().get("hotline", "de").nodes["main_menu"].prompt.segments[0]
     path = app.extensions["hausruf.prompt_renderer"].path_for(menu, "de")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"RIFF....WAVEfmt ")  # stands for `hausruf prompts build`'s file
