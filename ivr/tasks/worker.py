@@ -29,6 +29,7 @@ class Queue:
     send_outbox: TaskWrapper
     sweep: TaskWrapper
     transcribe: TaskWrapper
+    purge: TaskWrapper
 
 
 def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
@@ -52,7 +53,12 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
     def transcribe(recording_sid: str | None = None, recording_url: str | None = None) -> None:
         jobs.transcribe_messages(urls={recording_sid: recording_url} if recording_sid and recording_url else None)
 
-    return Queue(huey, jobs, send_outbox, sweep, transcribe)
+    # Retention (ivr.privacy.retention): daily, at a quiet hour.
+    @huey.periodic_task(crontab(minute="30", hour="3"), name="hausruf.purge")
+    def purge() -> None:
+        jobs.purge()
+
+    return Queue(huey, jobs, send_outbox, sweep, transcribe, purge)
 
 
 def run_worker(settings: Settings, workers: int = 2) -> None:
