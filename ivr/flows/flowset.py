@@ -207,6 +207,8 @@ class FlowSet:
             if state.flow is None and serving is not None:
                 note = (f"{state.path} has errors; calls get the last good revision {serving.revision}"
                         + (f" (loaded {loaded_at:%Y-%m-%d %H:%M} UTC)" if loaded_at else ""))
+            elif _is_duplicate(state):
+                note = f"{state.path} is refused: {state.problems[0].message}"
             elif state.flow is None:
                 note = f"{state.path} has errors and no earlier revision of it is stored"
             elif serving is not None and serving.revision != state.flow.revision:
