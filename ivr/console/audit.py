@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,15 +26,6 @@ def recent(session: Session, limit: int = 200) -> list[StaffAuditEntry]:
 
 
 def client_address() -> str:
-    """The client's address: with HAUSRUF_TRUSTED_PROXIES=N, the address the first of the N proxies saw.
-
-    Each trusted proxy appends the address it was called from to X-Forwarded-For, so the client is
-    the N-th entry from the right (what werkzeug's ProxyFix does); anything further left was written
-    by the client itself and is not believed. Without proxies, the peer's own address counts.
-    """
-    proxies = current_app.config["HAUSRUF"].trusted_proxies
-    peer = request.remote_addr or ""
-    if not proxies:
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    return hops[-proxies] if len(hops) >= proxies else peer
+    """The client's address: behind HAUSRUF_TRUSTED_PROXIES proxies, ProxyFix (ivr.app) has already taken it
+    from their X-Forwarded-For, so it is the client's and never the proxy's own address."""
+    return request.remote_addr or ""

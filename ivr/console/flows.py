@@ -7,7 +7,6 @@ then to the flows folder, where the server's own reload stores it as a revision.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -20,7 +19,7 @@ from ivr.console.graph import GraphvizMissing, mermaid, svg
 from ivr.console.web import _, admin_required, bp, db_read, db_write, now_utc
 from ivr.db.models import FlowRevision, House
 from ivr.flows.loader import FLOW_SUFFIXES, parse_flow_text
-from ivr.flows.problems import ERROR, Problem
+from ivr.flows.problems import ERROR
 
 MAX_FLOW_BYTES = 512 * 1024
 
@@ -130,29 +129,12 @@ def flow_upload():
 
 
 def store_uploaded_flow(name: str, text: str) -> list[str]:
-    """Check a flow text as `hausruf check` would; write it to the flows folder only when it has no error.
+    """Check a flow text as `hausruf check` would and store it when clean (ivr.flows.runtime owns how).
 
-    Returns the problems (errors refuse the file; warnings are returned only on refusal). The server's
-    FlowSet then loads the file and stores it as a revision, as it does for a file edited on disk.
+    Returns the problems of a refused file (empty when it was stored and is now what new calls get).
     """
-    live = _live()
-    folder = Path(current_app.config["HAUSRUF"].flows_dir)
-    flow, problems = parse_flow_text(text, name)
-    errors = [p for p in problems if p.severity == ERROR]
-    if flow is not None and not errors:
-        for other in live.current().flows():
-            if (other.name, other.language) == (flow.name, flow.language) and Path(other.where.path).name != name:
-                errors.append(Problem(name, flow.where.line, f"flow '{flow.name}' in language '{flow.language}' is "
-                                      f"already defined in {Path(other.where.path).name}; upload it under that "
-                                      f"file name to replace it"))
-    if errors or flow is None:
-        return [str(p) for p in sorted(set(problems + errors))]
-    target = folder / name
-    temporary = target.with_suffix(target.suffix + ".upload")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)  # a server reading the folder never sees half a file
-    live.flowset.reload()
-    return []
+    result = _live().store_upload(name, text)
+    return [] if result.stored else result.messages
 
 
 def _shown_path(path: str) -> str:
