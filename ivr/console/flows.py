@@ -18,7 +18,7 @@ from ivr.console.card import CardError, card_for, card_pdf
 from ivr.console.graph import GraphvizMissing, mermaid, svg
 from ivr.console.web import _, admin_required, bp, db_read, db_write, now_utc
 from ivr.db.models import FlowRevision, House
-from ivr.flows.loader import FLOW_SUFFIXES, parse_flow_text
+from ivr.flows.loader import FLOW_SUFFIXES
 from ivr.flows.problems import ERROR
 
 MAX_FLOW_BYTES = 512 * 1024

@@ -81,7 +81,7 @@ def test_flow_pages_and_upload_through_the_checker(tmp_path, seed):
     assert current.revision in revisions and "Das habe ich nicht verstanden." in current.text
     # A second file for the same flow and language is refused.
     response = _upload(client, "hotline-copy.yaml", edited)
-    assert response.status_code == 422 and "already defined in hotline.yaml" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "upload it under that file name" in response.get_data(as_text=True)
     assert not (flows / "hotline-copy.yaml").exists()
     engine_of(app).dispose()
 
