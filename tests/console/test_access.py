@@ -162,7 +162,7 @@ def test_a_post_without_csrf_token_is_refused(staff_client, app):
 
 def test_twilio_webhooks_need_no_csrf_token(twilio):
     call = twilio.call("+493023125301")
-    assert "Frau Becker" in call.heard_text
+    assert "Haustelefon" in call.heard_text and call._only("Gather") is not None
 
 
 def test_staff_may_not_use_admin_pages(staff_client):
