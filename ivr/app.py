@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ivr.calls.contexts import CachedContexts
     from ivr.directory.routing import build_context
     from ivr.flows import runtime
+    from ivr.housing import effects as housing_effects
     from ivr.tasks import web as tasks_web
     from ivr.telephony.twilio import stream, webhooks
     from ivr.web import health, prompts
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _migrate(settings)
     db.init_app(app)
     runtime.init_app(app)
+    _check_numbers(app, settings)
     app.extensions["hausruf.context_builder"] = CachedContexts(build_context)
     # The only clock the web side reads; tests replace it to pin opening hours and escalations.
     app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
@@ -42,11 +44,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     # Subsystems that register their own routes and extensions.
     tasks_web.init_app(app)
+    housing_effects.init_app(app)  # after tasks: its booker hands callbacks on to theirs
     stream.init_app(app)
     prompts.init_app(app)
     if not (settings.twilio_auth_token and settings.public_url):
         log.warning("TWILIO_AUTH_TOKEN or HAUSRUF_PUBLIC_URL not set: every /twilio/* request gets 403")
     return app
+
+
+def _check_numbers(app: Flask, settings: Settings) -> None:
+    """Every flow HAUSRUF_NUMBERS names must exist: refuse to start rather than answer a number wrongly."""
+    from ivr.numbers import missing_flows
+
+    loaded = {flow.name for flow in app.extensions["hausruf.flows"].current().flows()}
+    problems = missing_flows(settings.numbers, loaded)
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def _migrate(settings: Settings) -> None:

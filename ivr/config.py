@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.numbers import parse_numbers
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
@@ -59,6 +61,7 @@ class Settings:
     # How long a webhook's database work may wait (locks, a stalled server) before it gives up and the
     # caller is put through to staff: well inside the 15 s Twilio waits for an answer.
     database_timeout: float = 5.0
+    numbers: dict[str, str] = field(default_factory=dict)  # called number (E.164) -> flow name (ivr.numbers)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -90,6 +93,7 @@ class Settings:
             render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
             log_level=_log_level(),
             database_timeout=float(_env("HAUSRUF_DB_TIMEOUT", "5")),
+            numbers=parse_numbers(_env("HAUSRUF_NUMBERS")),
         )
         values.update(overrides)
         return cls(**values)

@@ -49,6 +49,8 @@ class CallContext:
     staff_number: str | None = None
     hotline_name: str = "Hausruf"
     public_holiday: bool = False
+    projects: tuple = ()  # housing projects (ivr.housing.ranking.Project) a match node ranks
+    caller_takes_sms: bool = False  # the caller's number can receive SMS (a mobile number)
 
     def service(self, kind: str) -> ServiceStatus:
         """Status for a service kind; unknown kinds are unavailable."""

@@ -128,13 +128,15 @@ DIRECTORY_KIND = ExtraKind(
 )
 
 
+def as_project(p: HousingProject) -> Project:
+    """A project row as the ranking (and the engine) sees it."""
+    return Project(id=p.id, name=p.name, town=p.town, region=p.region_id, kinds=tuple(p.kinds),
+                   features=tuple(p.features), rent_band=p.rent_band, flats_free=p.flats_free,
+                   waiting_list=p.waiting_list, phone_text=p.phone_text, sms_text=p.sms_text,
+                   contact_name=p.contact_name, contact_phone=p.contact_phone, address=p.address)
+
+
 def active_projects(session: Session) -> tuple[Project, ...]:
     """Every active project, as the ranking sees them."""
-    return tuple(
-        Project(id=p.id, name=p.name, town=p.town, region=p.region_id, kinds=tuple(p.kinds),
-                features=tuple(p.features), rent_band=p.rent_band, flats_free=p.flats_free,
-                waiting_list=p.waiting_list, phone_text=p.phone_text, sms_text=p.sms_text,
-                contact_name=p.contact_name, contact_phone=p.contact_phone, address=p.address)
-        for p in session.scalars(select(HousingProject).where(HousingProject.active.is_(True))
-                                 .order_by(HousingProject.id))
-    )
+    query = select(HousingProject).where(HousingProject.active.is_(True)).order_by(HousingProject.id)
+    return tuple(as_project(p) for p in session.scalars(query))
