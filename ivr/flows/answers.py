@@ -51,20 +51,23 @@ def _prompts(node) -> list[tuple[str, m.Prompt]]:
     return found
 
 
-def answers_read(node) -> list[tuple[str, str]]:
-    """(answer name, where in the node) for everything a node reads."""
+TEMPLATE = "template"
+
+
+def answers_read(node) -> list[tuple[str, str, str]]:
+    """(answer name, where in the node, TEMPLATE or field) for everything a node reads."""
     used = []
     for where, prompt in _prompts(node):
         for segment in prompt.segments:
-            used += [(name, where) for name in template_answers(segment)]
+            used += [(name, where, TEMPLATE) for name in template_answers(segment)]
     if isinstance(node, m.MatchNode):
-        used += [(name, f"criteria.{criterion}") for criterion, name in node.criteria.items()]
+        used += [(name, f"criteria.{criterion}", "field") for criterion, name in node.criteria.items()]
     if isinstance(node, (m.MatchNode, m.CallbackNode)) and node.consent:
-        used.append((node.consent, "consent"))
+        used.append((node.consent, "consent", "field"))
     if isinstance(node, m.CallbackNode) and node.topic:
-        used += [(name, "topic") for name in template_answers(node.topic)]
+        used += [(name, "topic", TEMPLATE) for name in template_answers(node.topic)]
     if isinstance(node, m.ConditionNode):
-        used += [(b.test.value[0], f"branches[{i}].if.answer") for i, b in enumerate(node.branches)
+        used += [(b.test.value[0], f"branches[{i}].if.answer", "field") for i, b in enumerate(node.branches)
                  if b.test.kind == "answer"]
     return used
 
@@ -97,10 +100,12 @@ def check_answers(flow_nodes: dict, collector: Collector, at: Cursor) -> None:
                 todo.append(target)
     for node_id, node in flow_nodes.items():
         have = known.get(node_id, universe)  # unreachable nodes get their own warning
-        for name, where in answers_read(node):
+        for name, where, source in answers_read(node):
             here = at / node_id
             for key in re.findall(r"[^.\[\]]+", where):
                 here = here / (int(key) if key.isdigit() else key)
+            if name not in stored_anywhere and source == TEMPLATE:
+                continue  # the template checker names unknown variables (ivr/flows/templates.py)
             if name not in stored_anywhere:
                 listed = ", ".join(stored_anywhere) or "none"
                 here.error(f"answer '{name}' is not stored by any ask node (they store: {listed})"

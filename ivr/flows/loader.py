@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ivr.flows.answers import check_answers
-from ivr.flows.checker import check_references, duplicate_flows
+from ivr.flows.checker import check_references, check_templates, duplicate_flows
 from ivr.flows.kinds import DEFAULT_SETTINGS, FLOW
 from ivr.flows.model import Flow, Where
 from ivr.flows.problems import ERROR, WARNING, FlowError, Problem
@@ -41,7 +41,8 @@ def parse_flow_text(text: str, path: str) -> tuple[Flow | None, list[Problem]]:
     nodes = document.data.get("nodes") if isinstance(document.data, dict) else None
     node_ids = [key for key in nodes if isinstance(key, str)] if isinstance(nodes, dict) else []
     check_references(collector, node_ids, root / "nodes")
-    if values is not INVALID and not collector.has_errors:
+    check_templates(collector)
+    if values is not INVALID:
         check_answers(values["nodes"], collector, root / "nodes")
     problems = sorted(collector.problems)
     if values is INVALID or collector.has_errors:

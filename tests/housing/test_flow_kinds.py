@@ -21,7 +21,7 @@ language: de
 start: ask_town
 globals:
   person: {key: "0", keywords: [mensch], goto: bye}
-  emergency: {key: "9", keywords: [notfall], goto: bye}
+  emergency: {key: "9", keywords: [notfall], say: "Notfall: 9.", advice: "Wählen Sie eins, eins, zwei.", goto: bye}
 nodes:
   ask_town:
     kind: ask
@@ -79,8 +79,11 @@ def test_an_answer_stored_on_one_branch_only_is_refused_and_an_unknown_one_named
         """) == [
         "t.yaml:34: node 'tell' prompt: answer 'budget' is used here, but a path from the start reaches this "
         "node without passing an ask node that stores it",
-        "t.yaml:34: node 'tell' prompt: answer 'budgt' is not stored by any ask node (they store: budget, town); "
-        "did you mean 'budget'?",
+        "t.yaml:34: node 'tell': prompt uses unknown variable 'answers.budgt'; did you mean 'answers.budget'? "
+        "allowed: answers.budget, answers.town, caller.number, caller.known, caller.first_name, caller.last_name, "
+        "caller.salutation, caller.language, caller.house_id, caller.house_name, caller.region_id, "
+        "caller.region_name, hotline, now, service.kind, service.status, service.partner_name, service.numbers, "
+        "service.whisper, service.hours_text, service.next_open_text",
     ]
 
 
