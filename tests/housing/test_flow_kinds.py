@@ -195,6 +195,12 @@ def test_a_conversation_test_can_choose_the_flow_by_the_number_called(tmp_path):
             steps:
               - hears: "Haustelefon"
         """), encoding="utf-8")
-    result = hausruf("test", str(tmp_path / "line.yaml"), stdin="", tmp_path=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "HAUSRUF_NUMBERS": "+4927150000001=hotline,+4927150000002=wohnen"}
+    result = CliRunner().invoke(main, ["test", str(tmp_path / "line.yaml")], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "2 passed, 0 failed"
