@@ -15,3 +15,14 @@ def demo(sessions):  # noqa: F811
     with sessions.begin() as session:
         import_directory(session, DEMO_DIR)
     return sessions
+
+
+@pytest.fixture
+def sqlite_sessions(sqlite_url):
+    """Sessions on a migrated SQLite file, for tests whose subject is not the database."""
+    from ivr.db import make_engine, session_factory, upgrade
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    yield session_factory(engine)
+    engine.dispose()

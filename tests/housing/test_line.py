@@ -124,3 +124,25 @@ def test_a_mapped_flow_that_does_not_exist_stops_the_start(sqlite_url, tmp_path)
     with pytest.raises(ValueError, match=r"HAUSRUF_NUMBERS: \+4927150000003 should be answered by flow 'wohnung', "
                                          r"but there is no such flow \(loaded: hotline, wohnen\)"):
         create_app(app_config(sqlite_url, tmp_path, numbers={"+4927150000003": "wohnung"}))
+
+
+def test_a_project_task_nobody_closes_expires_to_staff_like_every_task(app):
+    from datetime import timedelta
+
+    from ivr.tasks.config import TaskConfig
+    from ivr.tasks.escalation import run_due_steps
+
+    call = line(app, HOUSING).call(MOBILE)
+    answer_questions(call)
+    call.press("3")
+    call.press("1")
+    with app.app_context():
+        session = get_session()
+        config = TaskConfig.from_env("+4927150100000", "Europe/Berlin")
+        assert run_due_steps(session, WEDNESDAY_10 + timedelta(hours=1), config) == 0  # the contact has time
+        assert run_due_steps(session, WEDNESDAY_10 + timedelta(hours=49), config) == 1
+    task, = rows(app, CallbackTask)
+    assert task.state == "expired"
+    to_staff = rows(app, SmsMessage, SmsMessage.to_number == "+4927150100000")
+    assert [m.body for m in to_staff] == [f"Hausruf #{task.number} abgelaufen, niemand hat übernommen: Anrufer, "
+                                          "Tel. 01512 3456789."]

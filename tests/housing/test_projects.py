@@ -32,7 +32,8 @@ def test_demo_projects_are_many_towns_kinds_and_features(demo):
     assert all(p.contact_phone.startswith("+4930231254") for p in projects)
 
 
-def test_bad_project_rows_name_file_and_line_and_nothing_is_imported(sessions, tmp_path):
+def test_bad_project_rows_name_file_and_line_and_nothing_is_imported(sqlite_sessions, tmp_path):
+    sessions = sqlite_sessions
     folder = demo_copy(tmp_path)
     (folder / "projects.yaml").unlink()
     (folder / "projects.csv").write_text(textwrap.dedent("""\
@@ -55,7 +56,8 @@ def test_bad_project_rows_name_file_and_line_and_nothing_is_imported(sessions, t
         assert session.scalar(select(func.count()).select_from(HousingProject)) == 0
 
 
-def test_unknown_region_and_duplicate_id_are_problems(sessions, tmp_path):
+def test_unknown_region_and_duplicate_id_are_problems(sqlite_sessions, tmp_path):
+    sessions = sqlite_sessions
     folder = demo_copy(tmp_path)
     text = (folder / "projects.yaml").read_text(encoding="utf-8")
     text = text.replace("region: netphen", "region: bonn", 1).replace("id: talblick-hof", "id: pfarrhaus-weidenau")

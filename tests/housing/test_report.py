@@ -33,7 +33,8 @@ def test_counters_hold_no_person_and_no_time_finer_than_the_month(sessions):
                     ("budget", "low", "match"): 3, ("need", "care", "match"): 3, ("need", "step_free", "match"): 3}
 
 
-def test_report_hides_small_counts_and_enough_others(sessions):
+def test_report_hides_small_counts_and_enough_others(sqlite_sessions):
+    sessions = sqlite_sessions
     with sessions.begin() as session:
         callers(session, 12, Seeker(region="siegen", kind="seniors"), True)
         callers(session, 3, Seeker(region="siegen", kind="seniors"), False)
@@ -51,7 +52,8 @@ def test_report_hides_small_counts_and_enough_others(sessions):
     assert lines[0].startswith("Housing line: demand in 2026-03")
 
 
-def test_cli_prints_the_month_and_refuses_a_free_period(tmp_path, monkeypatch, sessions):
+def test_cli_prints_the_month_and_refuses_a_free_period(tmp_path, monkeypatch, sqlite_sessions):
+    sessions = sqlite_sessions
     url = sessions.kw["bind"].url.render_as_string(hide_password=False)
     monkeypatch.setenv("HAUSRUF_DATABASE_URL", url)
     with sessions.begin() as session:
