@@ -36,7 +36,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     _migrate(settings)
     db.init_app(app)
     runtime.init_app(app)
-    _check_numbers(app, settings)
     app.extensions["hausruf.context_builder"] = CachedContexts(build_context)
     # The only clock the web side reads; tests replace it to pin opening hours and escalations.
     app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
@@ -50,16 +49,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not (settings.twilio_auth_token and settings.public_url):
         log.warning("TWILIO_AUTH_TOKEN or HAUSRUF_PUBLIC_URL not set: every /twilio/* request gets 403")
     return app
-
-
-def _check_numbers(app: Flask, settings: Settings) -> None:
-    """Every flow HAUSRUF_NUMBERS names must exist: refuse to start rather than answer a number wrongly."""
-    from ivr.numbers import missing_flows
-
-    loaded = {flow.name for flow in app.extensions["hausruf.flows"].current().flows()}
-    problems = missing_flows(settings.numbers, loaded)
-    if problems:
-        raise ValueError("; ".join(problems))
 
 
 def _migrate(settings: Settings) -> None:

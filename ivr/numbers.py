@@ -17,23 +17,25 @@ _FLOW_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def parse_numbers(text: str | None) -> dict[str, str]:
-    """'NUMBER=FLOW,NUMBER=FLOW' -> {E.164 number: flow name}; ValueError saying what is wrong and the form."""
+    """'NUMBER=FLOW,NUMBER=FLOW' -> {E.164 number: flow name}; ValueError saying what is wrong and the form.
+
+    The settings registry (ivr.config) names the variable and its value in front of the message.
+    """
     mapping: dict[str, str] = {}
     for item in (part.strip() for part in (text or "").split(",")):
         if not item:
             continue
         number, sep, flow = (p.strip() for p in item.partition("="))
         if not sep or not number or not flow:
-            raise ValueError(f"HAUSRUF_NUMBERS: {item!r} is not NUMBER=FLOW; write it like {EXAMPLE}")
+            raise ValueError(f"{item!r} is not NUMBER=FLOW; write it like {EXAMPLE}")
         try:
             e164 = normalise(number)
         except PhoneNumberError as exc:
-            raise ValueError(f"HAUSRUF_NUMBERS: {exc}") from None
+            raise ValueError(str(exc)) from None
         if not _FLOW_NAME.match(flow):
-            raise ValueError(f"HAUSRUF_NUMBERS: {flow!r} is not a flow name; use the `name:` of a flow file, "
-                             f"like hotline or wohnen")
+            raise ValueError(f"{flow!r} is not a flow name; use the `name:` of a flow file, like hotline or wohnen")
         if e164 in mapping and mapping[e164] != flow:
-            raise ValueError(f"HAUSRUF_NUMBERS: {number} is mapped twice ({mapping[e164]} and {flow})")
+            raise ValueError(f"{number} is mapped twice ({mapping[e164]} and {flow})")
         mapping[e164] = flow
     return mapping
 
@@ -43,8 +45,10 @@ def flow_for(numbers: dict[str, str], default_flow: str, called: str | None) -> 
     return numbers.get(caller_number(called) or "", default_flow)
 
 
-def missing_flows(numbers: dict[str, str], loaded: set[str]) -> list[str]:
-    """One message per mapped number whose flow is not loaded."""
-    known = ", ".join(sorted(loaded)) or "none"
-    return [f"HAUSRUF_NUMBERS: {number} should be answered by flow '{flow}', but there is no such flow "
-            f"(loaded: {known})" for number, flow in sorted(numbers.items()) if flow not in loaded]
+def missing_flows(numbers: dict[str, str], known: set[str]) -> str | None:
+    """What is wrong when a mapped number's flow does not exist (None when every flow does)."""
+    missing = [f"{number} should be answered by flow '{flow}', which does not exist"
+               for number, flow in sorted(numbers.items()) if flow not in known]
+    if not missing:
+        return None
+    return f"{'; '.join(missing)}; allowed: {', '.join(sorted(known)) or '(no flows)'}"

@@ -148,11 +148,21 @@ def test_numbers_are_parsed_normalised_and_bad_ones_explained():
     assert numbers == {"+4927150000001": "hotline", "+4927150000002": "wohnen"}
     assert flow_for(numbers, "hotline", "+4927150000002") == "wohnen"
     assert flow_for(numbers, "hotline", "+4927150000099") == "hotline" == flow_for(numbers, "hotline", None)
-    with pytest.raises(ValueError, match="HAUSRUF_NUMBERS: 'wohnen' is not NUMBER=FLOW; write it like "
-                                         r"\+4927150000001=hotline,\+4927150000002=wohnen"):
-        parse_numbers("wohnen")
-    with pytest.raises(ValueError, match="HAUSRUF_NUMBERS: '12' is not a valid phone number"):
+    from ivr.config import SettingsError
+
+    with pytest.raises(SettingsError, match="HAUSRUF_NUMBERS='wohnen': 'wohnen' is not NUMBER=FLOW; write it like "
+                                            r"\+4927150000001=hotline,\+4927150000002=wohnen"):
+        _settings("wohnen")
+    with pytest.raises(ValueError, match="'12' is not a valid phone number"):
         parse_numbers("12=wohnen")
+
+
+def _settings(numbers: str):
+    from ivr.config import SettingsError, load_settings
+
+    _, found = load_settings(environ={"HAUSRUF_NUMBERS": numbers})
+    if found:
+        raise SettingsError(found)
 
 
 def hausruf(*args: str, stdin: str, tmp_path: Path, **env_extra: str):

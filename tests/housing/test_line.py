@@ -120,10 +120,16 @@ def test_no_consent_to_share_books_no_task(app):
     assert rows(app, CallbackTask) == [] and rows(app, SmsMessage) == []
 
 
-def test_a_mapped_flow_that_does_not_exist_stops_the_start(sqlite_url, tmp_path):
-    with pytest.raises(ValueError, match=r"HAUSRUF_NUMBERS: \+4927150000003 should be answered by flow 'wohnung', "
-                                         r"but there is no such flow \(loaded: hotline, wohnen\)"):
-        create_app(app_config(sqlite_url, tmp_path, numbers={"+4927150000003": "wohnung"}))
+def test_a_mapped_flow_that_does_not_exist_stops_the_start():
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    env = {"HAUSRUF_NUMBERS": "+4927150000001=hotline, 0271 50000003=wohnung"}
+    result = CliRunner().invoke(main, ["config"], env=env)
+    assert result.exit_code == 2
+    assert ("HAUSRUF_NUMBERS='+4927150000001=hotline, +4927150000003=wohnung': +4927150000003 should be answered "
+            "by flow 'wohnung', which does not exist; allowed: hotline, wohnen") in result.output
 
 
 def test_a_project_task_nobody_closes_expires_to_staff_like_every_task(app):
