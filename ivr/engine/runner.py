@@ -197,6 +197,7 @@ class _Step:
         segments = lead + self._segments(node.prompt)
         for choice in _choices(self.flow, node) if node.options else ():
             segments += self._segments(choice.say)
+        segments += self._segments(node.closing) if node.options else ()
         phrases = [p for c in _choices(self.flow, node) for p in c.phrases] if node.options else \
             [p for g in _globals(self.flow) for p in g.phrases]
         phrases += repeat_words(self.flow.language)

@@ -510,6 +510,7 @@ ask_budget:
                 Field("next", NodeRef(), "the node that follows once the answer is stored", required=True),
                 Field("timeout", Integer(1, 60), "seconds to wait for a key or a word", default=FromDefaults("timeout")),
                 Field("repeat_key", Key(DIGITS + ("*", "#"), "`*`, `#` or a digit"), "the key that repeats the question (choices only)", default="*"),
+                Field("closing", PROMPT, "said last, after every choice and the globals (choices only)"),
                 Field("no_input", RETRY, "what to do when the caller says and presses nothing", required=True),
                 Field("no_match", RETRY, "what to do when the key, word or number is not an answer", required=True),
             ),

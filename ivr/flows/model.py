@@ -208,6 +208,7 @@ class AskNode:
     options: tuple[Choice, ...] = ()
     number: NumberEntry | None = None
     repeat_key: str | None = "*"
+    closing: Prompt | None = None  # said last, after the choices and the globals (e.g. how to repeat)
 
 
 @dataclass(frozen=True)
