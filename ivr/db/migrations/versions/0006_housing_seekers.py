@@ -1,7 +1,7 @@
 """Community housing: projects in the directory, seekers with their consent, anonymous demand counters.
 
-Revision ID: 0005_housing_seekers
-Revises: 0004
+Revision ID: 0006_housing_seekers
+Revises: 0005_flow_loads_heartbeats
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_housing_seekers"
-down_revision = "0004"
+revision = "0006_housing_seekers"
+down_revision = "0005_flow_loads_heartbeats"
 branch_labels = None
 depends_on = None
 
