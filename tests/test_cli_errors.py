@@ -62,5 +62,5 @@ def test_import_refuses_a_file_name_it_does_not_know(run, tmp_path):
     result = run("import", str(folder))
     assert result.exit_code == 2
     assert (f"{folder / 'tennants.yaml'}: not a directory file name; allowed: regions, houses, tenants, volunteers, "
-            "partners (each .yaml, .yml or .csv)") in result.output
+            "partners, projects (each .yaml, .yml or .csv)") in result.output
     assert not (tmp_path / "db.sqlite3").exists()  # nothing imported, not even the files it knows

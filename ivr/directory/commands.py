@@ -55,10 +55,11 @@ def unknown_files(folder: Path) -> list[str]:
     """A line for each data file in folder that is no directory file (a typo would otherwise be skipped)."""
     from ivr.directory.sources import SUFFIXES
 
-    allowed = ", ".join(KINDS)
+    kinds = all_kinds()
+    allowed = ", ".join(kinds)
     return [f"{path}: not a directory file name; allowed: {allowed} (each .yaml, .yml or .csv)"
             for path in sorted(folder.iterdir())
-            if path.is_file() and path.suffix in SUFFIXES and path.stem not in KINDS]
+            if path.is_file() and path.suffix in SUFFIXES and path.stem not in kinds]
 
 
 @click.command("export", help="Write the directory as YAML files into DIR, in the format `hausruf import` reads.")
