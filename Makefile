@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DEMO_NUMBERS := +4927150000001=hotline,+4927150000002=wohnen
 
 .PHONY: setup demo test check bench docs clean
 
@@ -18,7 +19,7 @@ demo: setup
 	$(BIN)/hausruf staff secret
 	@echo "Staff console: http://$(HOST):$(PORT)/  First account (asks for a password of 10+ characters):"
 	@echo "  $(BIN)/hausruf staff add you@example.org --name 'Your Name' --role admin"
-	$(BIN)/hausruf demo --host $(HOST) --port $(PORT)
+	HAUSRUF_NUMBERS=$${HAUSRUF_NUMBERS:-$(DEMO_NUMBERS)} $(BIN)/hausruf demo --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/hausruf check flows/

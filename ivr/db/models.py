@@ -300,6 +300,10 @@ class SmsMessage(Base):
     task: Mapped[CallbackTask | None] = relationship()
 
 
+# Tables kept by other packages, on the same Base so that migrations and metadata see them.
+from ivr.housing import models as _housing_models  # noqa: E402,F401
+
+
 STAFF_ROLES = ("staff", "admin")
 
 

@@ -1,7 +1,7 @@
 """Staff accounts for the console, and the audit log of what staff did.
 
-Revision ID: 0006_staff_accounts
-Revises: 0005_flow_loads_heartbeats
+Revision ID: 0007_staff_accounts
+Revises: 0006_housing_seekers
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_staff_accounts"
-down_revision = "0005_flow_loads_heartbeats"
+revision = "0007_staff_accounts"
+down_revision = "0006_housing_seekers"
 branch_labels = None
 depends_on = None
 
