@@ -44,4 +44,7 @@ def server_options(host: str, port: int, workers: int | None = None, threads: in
 
 def serve(host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
     """Run until stopped."""
+    from speech.service import preload_for_server
+
+    preload_for_server()  # one copy of each speech model for all workers (copy-on-write after fork)
     HausrufServer(server_options(host, port, workers, threads)).run()
