@@ -36,11 +36,11 @@ CONFIGS: dict[str, dict] = {
         {"fillers": "all", "alternatives": 0, "min_posterior": 0.7, "collapse_repeats": False},
     "plain grammar (no fillers, no rejection)":
         {"fillers": (), "alternatives": 0, "min_posterior": 0.0, "collapse_repeats": False},
-    "per-menu fillers, N-best posterior": {},
+    "per-menu fillers, N-best posterior": {"fillers": "menu"},
     "all fillers, N-best posterior": {"fillers": "all"},
     "no fillers, N-best posterior": {"fillers": ()},
-    "per-menu fillers, word confidence": {"alternatives": 0},
-    "per-menu fillers, N-best posterior, no repeat collapse": {"collapse_repeats": False},
+    "per-menu fillers, word confidence": {"fillers": "menu", "alternatives": 0},
+    "all fillers, N-best posterior, no repeat collapse": {"collapse_repeats": False},
 }
 SWEEP = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 

@@ -75,6 +75,14 @@ class ModelRegistry:
                 self._models[language] = vosk.Model(str(path))
             return self._models[language]
 
+    def recognizer(self, language: str, phrases: list[str]):
+        """A menu recogniser on the language's model: its grammar, or its free text if it ignores grammars."""
+        from speech.recognizer import MenuRecognizer
+        from speech.service import FREE, grammar_mode
+
+        model = self.get(language)
+        return MenuRecognizer(model, phrases, free_text=grammar_mode(model, language, self.path(language)) == FREE)
+
     def sample_rate(self, language: str) -> int:
         """The rate the model's features are computed at (conf/mfcc.conf)."""
         return model_sample_rate(self.path(language))

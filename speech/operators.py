@@ -80,7 +80,8 @@ def evaluate_folder(settings, folder: Path, flow_name=None, language=None, menu_
 
     results = evaluate(items, decide)
     columns = sorted({key for item in items for key in item.columns})
-    by = [c for c in columns if 1 < len({i.columns.get(c) for i in items}) <= MAX_GROUP_VALUES]
+    # A column whose every row differs (the words said, notes) would only repeat the rows.
+    by = [c for c in columns if 1 < len({i.columns.get(c) for i in items}) <= min(MAX_GROUP_VALUES, len(items) - 1)]
     words = ", ".join(menu_phrases(flow, node))
     return (f"{len(items)} recordings in {folder}, menu '{node.id}' of flow '{flow.key}' ({words}), "
             f"model {registry.path(flow.language)}\n\n{table(results, by)}")
