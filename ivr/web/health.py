@@ -12,6 +12,7 @@ bp = Blueprint("health", __name__)
 def healthz():
     """Liveness and readiness in one: what an operator's monitor or a load balancer asks."""
     from ivr.db import engine_of
+    from speech.service import status as speech_status
 
     report = {"status": "ok"}
     try:
@@ -26,4 +27,5 @@ def healthz():
     report["flow_errors"] = sum(1 for p in flowset.problems if p.severity == "error")
     if not report["flows"]:
         report["status"] = "degraded"
+    report["speech"] = speech_status()  # per model: keeps to menu grammars, or its free text is matched
     return jsonify(report), (200 if report["status"] == "ok" else 503)
