@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 from pathlib import Path
 
@@ -84,8 +83,8 @@ def preload_for_server(settings=None) -> dict[str, str]:
     settings = settings or Settings.from_env()
     if not settings.speech_enabled or not settings.vosk_models:
         return {}
-    if os.environ.get("HAUSRUF_SPEECH_PRELOAD", "on").lower() in ("off", "0", "false", "no"):
-        return {}  # each worker loads its own copy on first use (bench/speech_memory.py's "before")
+    if not settings.speech_preload:
+        return {}  # each worker loads its own copy on first use (the "before" of docs/performance.md)
     loaded = preload(settings.vosk_models)
     registry = ModelRegistry(settings.vosk_models)
     for language in loaded:
