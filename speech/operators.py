@@ -49,18 +49,18 @@ def evaluate_folder(settings, folder: Path, flow_name=None, language=None, menu_
 
     flows = FlowSet.load(settings.flows_dir)
     flow, node = _menu(flows, flow_name or settings.flow_name, language or settings.default_language, menu_id)
+    names = option_names(flow, node)
+    items = []
+    for item in read_labels(folder):  # the labels' mistakes first: loading a model takes seconds
+        if item.expected != NONE and item.expected not in names:
+            raise EvalError(f"{folder / 'labels.tsv'}: {item.path.name}: expected '{item.expected}' is no option of "
+                            f"menu '{node.id}'; use 'none' or one of: {', '.join(sorted(set(names)))}")
+        items.append(replace(item, expected=names.get(item.expected, NONE)))
     registry = ModelRegistry(settings.vosk_models)
     try:
         registry.get(flow.language)
     except MissingModelError as exc:
         raise EvalError(str(exc)) from None
-    names = option_names(flow, node)
-    items = []
-    for item in read_labels(folder):
-        if item.expected != NONE and item.expected not in names:
-            raise EvalError(f"{folder / 'labels.tsv'}: {item.path.name}: expected '{item.expected}' is no option of "
-                            f"menu '{node.id}'; use 'none' or one of: {', '.join(sorted(set(names)))}")
-        items.append(replace(item, expected=names.get(item.expected, NONE)))
     app = SimpleNamespace(extensions={"hausruf.flows": SimpleNamespace(current=lambda: flows),
                                       "hausruf.speech_models": registry})
     params = {"step": "1", "node": node.id, "language": flow.language, "revision": flow.revision}

@@ -50,7 +50,12 @@ class Match:
 
 
 class MenuRecognizer:
-    """Decodes one caller's audio against one menu's phrases; returns a Match only when sure."""
+    """Decodes one caller's audio against one menu's phrases; returns a Match only when sure.
+
+    fillers: "all" (spread over the model's syllables), "menu" (without those that sound like a menu
+    word) or an explicit tuple; min_posterior: the N-best share a choice needs (with alternatives=0,
+    the lowest word confidence instead); free_text: the model ignores grammars, match its transcript.
+    """
 
     def __init__(
         self,

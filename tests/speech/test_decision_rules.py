@@ -36,7 +36,7 @@ def test_a_menu_keeps_enough_fillers_that_sound_like_none_of_its_words(korean_mo
 
 def test_a_choice_is_taken_only_when_the_n_best_agree_on_it(korean_model):
     recognizer = MenuRecognizer(korean_model, NUMBERS)
-    assert recognizer.min_posterior >= 0.9
+    assert recognizer.min_posterior > 0.5  # a choice needs more weight than all the others together
     # Two hypotheses a hair apart that pick different options: a coin toss, no choice.
     assert recognizer._decide(nbest(("일", 100.0), ("이", 99.9))) is None
     # Every likely hypothesis picks 일; a far weaker one does not matter.

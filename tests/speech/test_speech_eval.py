@@ -20,7 +20,7 @@ def record(folder, name: str, text: str | None) -> None:
     write_wav(folder / name, np.concatenate([QUIET, speech, QUIET, QUIET]), 8000)
 
 
-def test_eval_prints_the_table_for_a_folder_of_labelled_recordings(tmp_path, monkeypatch):
+def test_eval_prints_the_table_for_a_folder_of_labelled_recordings(tmp_path, monkeypatch, registry):
     record(tmp_path, "a.wav", "장보기")
     record(tmp_path, "b.wav", "안내")
     record(tmp_path, "c.wav", "학교")
@@ -45,7 +45,7 @@ def test_eval_prints_the_table_for_a_folder_of_labelled_recordings(tmp_path, mon
     assert not any("word=" in line for line in lines)  # every row its own value: no breakdown
 
 
-def test_eval_names_what_is_wrong_with_the_labels(tmp_path, monkeypatch):
+def test_eval_names_what_is_wrong_with_the_labels(tmp_path, monkeypatch, registry):
     record(tmp_path, "a.wav", "장보기")
     (tmp_path / "labels.tsv").write_text("file\texpected\na.wav\t택시\n", encoding="utf-8")
     monkeypatch.setenv("HAUSRUF_FLOWS_DIR", str(FLOWS))
