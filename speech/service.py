@@ -92,7 +92,8 @@ def preload_for_server(settings=None) -> dict[str, str]:
     return dict(_modes)
 
 
-def status() -> dict[str, str]:
-    """For /healthz: each language whose model was checked, and whether it keeps to a grammar."""
+def status(configured: dict[str, str]) -> dict[str, str]:
+    """For /healthz: each configured language whose model was checked, and whether it keeps to a grammar."""
+    wanted = {language.lower() for language in configured}
     return {language: ("grammar" if mode == GRAMMAR else "ignores grammar: matching free text")
-            for language, mode in sorted(_modes.items())}
+            for language, mode in sorted(_modes.items()) if language in wanted}

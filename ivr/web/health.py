@@ -178,5 +178,6 @@ def healthz():
     from speech.service import status as speech_status
 
     report = health(current_app._get_current_object())
-    body = {**report.as_json(), "speech": speech_status()}  # per model: keeps to menu grammars, or free text
+    speech = speech_status(current_app.config["HAUSRUF"].vosk_models)  # keeps to menu grammars, or free text
+    body = {**report.as_json(), **({"speech": speech} if speech else {})}
     return jsonify(body), (503 if not report.serving else 200)
