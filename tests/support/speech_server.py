@@ -41,8 +41,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def stream_once(url: str, auth_token: str, params: dict, audio: list[bytes], call_sid: str) -> None:
+def stream_once(url_for, auth_token: str, params: dict, audio: list[bytes], call_sid: str) -> None:
     """One signed media stream carrying the audio, as Twilio sends it; returns when the server closes it."""
+    url = url_for(call_sid)  # the stream URL of this call (keyed to call and step, as the TwiML names it)
     signature = RequestValidator(auth_token).compute_signature(url, {})
     ws = websocket.create_connection(url, header=[f"X-Twilio-Signature: {signature}"], timeout=30)
     try:
@@ -60,7 +61,7 @@ def stream_once(url: str, auth_token: str, params: dict, audio: list[bytes], cal
         ws.close()
 
 
-def decode_in_every_worker(master: int, url: str, auth_token: str, params: dict, audio: list[bytes],
+def decode_in_every_worker(master: int, url_for, auth_token: str, params: dict, audio: list[bytes],
                            min_cpu: float = 0.15, rounds: int = 12) -> int:
     """Send concurrent streams until every worker has spent min_cpu seconds decoding; the streams sent."""
     workers = children(master)
@@ -68,7 +69,7 @@ def decode_in_every_worker(master: int, url: str, auth_token: str, params: dict,
     sent = 0
     for round_ in range(rounds):
         threads = [threading.Thread(target=stream_once,
-                                    args=(url, auth_token, params, audio, f"CA{round_:04d}{k:028d}"))
+                                    args=(url_for, auth_token, params, audio, f"CA{round_:04d}{k:028d}"))
                    for k in range(2 * len(workers))]
         for thread in threads:
             thread.start()
