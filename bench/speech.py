@@ -199,8 +199,8 @@ class TimedRecognizer(MenuRecognizer):
 class BenchSession(StreamSession):
     """The production StreamSession.run; the menu is the bench menu and a match is noted, not redirected."""
 
-    def __init__(self, ws, model, options: dict, arrival: float, lags: list[float]):
-        super().__init__(app=None, ws=ws)
+    def __init__(self, ws, model, options: dict, arrival: float, lags: list[float], call_sid: str = ""):
+        super().__init__(app=None, ws=ws, expected_call=call_sid, expected_step="1")
         self.model, self.options, self.arrival, self.lags = model, options, arrival, lags
         self.heard: tuple[str, float] | None = None
 
@@ -220,11 +220,12 @@ def play(model, item: Utterance, leads: int, options: dict, lags: list[float]) -
     ws, client = websocket_pair()
     client.recv(4096)  # the 101 Switching Protocols answer
     sender = FrameProtocol(client=True, extensions=[])
-    messages = twilio_messages(audio, "CA" + os.urandom(16).hex(), BENCH_MENU_PARAMS)
+    call_sid = "CA" + os.urandom(16).hex()
+    messages = twilio_messages(audio, call_sid, BENCH_MENU_PARAMS)
     wire = [bytes(sender.send_data(text)) for text in messages]
     begin = time.perf_counter()
     frame_lags: list[float] = []
-    session = BenchSession(ws, model, options, begin + 0.02, frame_lags)
+    session = BenchSession(ws, model, options, begin + 0.02, frame_lags, call_sid)
     runner = threading.Thread(target=session.run)
     runner.start()
     try:

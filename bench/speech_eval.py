@@ -84,7 +84,7 @@ class EvalSession(StreamSession):
     """The production StreamSession.run; the menu comes from the set, a match is noted, not redirected."""
 
     def __init__(self, ws, make_recognizer):
-        super().__init__(app=None, ws=ws)
+        super().__init__(app=None, ws=ws, expected_call="CA" + "0" * 32, expected_step="1")
         self.make_recognizer = make_recognizer
         self.heard: str | None = None
 

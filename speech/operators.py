@@ -74,7 +74,8 @@ def evaluate_folder(settings, folder: Path, flow_name=None, language=None, menu_
             self.heard = phrase
 
     def decide(audio: list[bytes]) -> str | None:
-        session = EvalSession(app, ScriptedSocket(twilio_messages(audio, params=params)))
+        # The handshake's call and step, as the keyed stream URL carries them (twilio_messages' call sid).
+        session = EvalSession(app, ScriptedSocket(twilio_messages(audio, params=params)), "CA" + "0" * 32, "1")
         session.run()
         return names.get(session.heard.lower()) if session.heard else None
 
