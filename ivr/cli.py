@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "ivr.web.commands",
     "ivr.tasks.commands",
     "speech.commands",
+    "ivr.housing.commands",
     "ivr.privacy.commands",
 )
 
