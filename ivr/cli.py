@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "ivr.web.commands",
     "ivr.tasks.commands",
     "speech.commands",
+    "ivr.telephony.sip.commands",
 )
 
 

@@ -1,0 +1,96 @@
+"""`hausruf sip`: answer calls over SIP (an own trunk or PBX) in the foreground until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+log = logging.getLogger("hausruf.sip")
+
+
+def register(group: click.Group) -> None:
+    """Add `hausruf sip`."""
+    group.add_command(sip_command)
+
+
+def speech_recognizers(app):
+    """(language, phrases) -> a factory of that menu's MenuRecognizer, or None without a model for it."""
+    settings = app.config["HAUSRUF"]
+    if not settings.speech_enabled:
+        return None
+    registry = app.extensions.get("hausruf.speech_models")
+    if registry is None or not registry.languages:
+        return None
+    for language in registry.languages:  # load now: the first caller must not wait seconds for a model
+        try:
+            registry.get(language)
+        except Exception:  # noqa: BLE001 - keys still work; the log says which model is broken
+            log.exception("speech model for %s could not be loaded; keys only in that language", language)
+
+    def factory(language: str, phrases):
+        if language not in registry.languages:
+            return None
+        from speech.recognizer import MenuRecognizer
+
+        return lambda: MenuRecognizer(registry.get(language), list(phrases))
+
+    return factory
+
+
+def shifted_clock(at: str, timezone: str):
+    """A clock that starts at the local time `at` and runs on from there (opening hours in rehearsals)."""
+    import time
+    from datetime import datetime, timezone as tz
+    from zoneinfo import ZoneInfo
+
+    try:
+        start = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone)).astimezone(tz.utc)
+    except ValueError:
+        raise click.BadParameter(f"{at!r}: expected a local time like '2026-03-04 10:00'", param_hint="--at")
+    from datetime import timedelta
+
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
+def run_line(app, sip, stop: threading.Event) -> None:
+    """Run the SIP line on this thread until stop is set."""
+    from ivr.telephony.sip.agent import SipLine
+    from ivr.telephony.sip.steps import CallSteps
+
+    line = SipLine(sip, CallSteps(app), speech_recognizers(app))
+    line.start()
+    line.run(stop)
+
+
+@click.command("sip")
+@click.option("--check", is_flag=True, help="Print the effective SIP settings (password masked) and exit.")
+@click.option("--at", "at", default=None,
+              help="Pretend the line starts at this local time, e.g. '2026-03-04 10:00' (tests, rehearsals).")
+def sip_command(check, at):
+    """Answer calls over SIP: HAUSRUF_SIP_LISTEN, _REGISTRAR, _USER, _PASSWORD, _OUTBOUND_PROXY, _ALLOW."""
+    from ivr.telephony.sip.settings import SipSettingsError, load_sip_settings
+
+    try:
+        sip = load_sip_settings()
+    except SipSettingsError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"hausruf sip: {line}", err=True)
+        sys.exit(2)
+    if check:
+        for key, value in sip.masked().items():
+            click.echo(f"{key}: {value}")
+        return
+    from ivr import create_app
+
+    app = create_app()
+    if at:
+        app.extensions["hausruf.clock"] = shifted_clock(at, app.config["HAUSRUF"].timezone)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_line(app, sip, stop)
