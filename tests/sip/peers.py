@@ -31,13 +31,13 @@ def free_port(kind: int = socket.SOCK_DGRAM, host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def free_sip_port() -> int:
-    """A port free for both UDP and TCP (hausruf sip listens on both)."""
+def free_sip_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP (SIP listens on both)."""
     for _ in range(50):
-        port = free_port()
+        port = free_port(host=host)
         with socket.socket() as tcp:
             try:
-                tcp.bind(("127.0.0.1", port))
+                tcp.bind((host, port))
                 return port
             except OSError:
                 continue
@@ -108,7 +108,7 @@ class Baresip:
         self.user = user
         self.host = host
         self.dir = Path(tempfile.mkdtemp(prefix="baresip-"))
-        self.port = free_port(host=host)
+        self.port = free_sip_port(host)
         self.ctrl_port = free_port(socket.SOCK_STREAM)
         self.dump = self.dir / "dump"
         self.dump.mkdir()
@@ -129,7 +129,7 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 snd_path {self.dump}
-rtp_ports {20000 + self.port % 20000}-{20099 + self.port % 20000}
+rtp_ports {self.rtp_ports()}
 """)
         answer = "auto" if auto_answer else "manual"
         (self.dir / "accounts").write_text(
@@ -139,6 +139,11 @@ rtp_ports {20000 + self.port % 20000}-{20099 + self.port % 20000}
         self.process = subprocess.Popen([BARESIP, "-f", str(self.dir)], stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         self.sock = self._connect()
+
+    def rtp_ports(self) -> str:
+        """Forty ports below the kernel's ephemeral range, where the SIP ports are picked, keyed by the SIP port."""
+        first = 24000 + (self.port % 200) * 40
+        return f"{first}-{first + 39}"
 
     def _connect(self) -> socket.socket:
         deadline = time.monotonic() + 10
@@ -214,15 +219,24 @@ class HausrufSip:
         self.args = [str(Path(sys.executable).parent / "hausruf"), "sip"] + (["--at", at] if at else [])
         self.log_path = Path(tempfile.mkstemp(prefix="hausruf-sip-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
+        self._terminated = False
 
     @property
     def uri(self) -> str:
         return f"sip:hotline@127.0.0.1:{self.port}"
 
     def start(self) -> "HausrufSip":
+        return self.launch().ready()
+
+    def launch(self) -> "HausrufSip":
+        """Start the process without waiting (several lines start side by side)."""
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        return self
+
+    def ready(self) -> "HausrufSip":
+        """Wait until the line listens."""
         wait_for(lambda: "SIP line listening" in self.log() or self.process.poll() is not None, 60, "hausruf sip")
         if self.process.poll() is not None:
             raise RuntimeError(f"hausruf sip exited: {self.log()[-3000:]}")
@@ -231,9 +245,16 @@ class HausrufSip:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self) -> int:
-        if self.process and self.process.poll() is None:
+    def terminate(self) -> None:
+        """Ask the line to stop (SIGTERM), without waiting."""
+        if self.process and self.process.poll() is None and not self._terminated:
+            self._terminated = True
             self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        """Stop the line as systemd would (SIGTERM) and return its exit code."""
+        if self.process and self.process.poll() is None:
+            self.terminate()
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:

@@ -39,7 +39,11 @@ from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, RECORD, CallSteps, Plan,
 
 log = logging.getLogger("hausruf.sip")
 
-MAX_CALLS = 32  # PJSUA_MAX_CALLS in the wheel; a connected caller uses two (caller and partner)
+# The pjsua2-python wheel is built with PJSUA_MAX_CALLS = 4 (pjproject's minimal-size configuration;
+# a larger uaConfig.maxCalls is silently clamped): one process holds four calls, and a caller put
+# through to a partner uses two. Further INVITEs get 486 Busy Here from PJSIP itself, and a connect
+# without a free slot takes the flow's fallback. docs/sip.md says how to serve more calls.
+MAX_CALLS = 4
 POLL_MS = 10
 BUSY_CODES = {486, 600, 603}
 NO_ANSWER_CODES = {408, 480, 487}
@@ -552,7 +556,7 @@ class SipLine:
         config.medConfig.channelCount = 1
         config.medConfig.noVad = True
         config.medConfig.ecTailLen = 0
-        config.medConfig.maxMediaPorts = 8 * MAX_CALLS
+        config.medConfig.maxMediaPorts = 64  # per call: its stream, a player, a tone, a listener, a recorder
         ep.libInit(config)
         for kind in (pj.PJSIP_TRANSPORT_UDP, pj.PJSIP_TRANSPORT_TCP):
             transport = pj.TransportConfig()
@@ -572,8 +576,8 @@ class SipLine:
         if sip.registers:
             self.outgoing_account = self._account("trunk", f"sip:{sip.user}@{split_host_port(sip.registrar)[0]}",
                                                   register=True)
-        log.info("SIP line listening on %s:%s (UDP and TCP)%s", sip.listen_host, sip.listen_port,
-                 f", registering as {sip.user} at {sip.registrar}" if sip.registers else "")
+        log.info("SIP line listening on %s:%s (UDP and TCP)%s; up to %s calls at once", sip.listen_host,
+                 sip.listen_port, f", registering as {sip.user} at {sip.registrar}" if sip.registers else "", MAX_CALLS)
         self._write_status()
 
     def _contact_host(self) -> str:

@@ -25,11 +25,17 @@ def speech_recognizers(app):
     registry = app.extensions.get("hausruf.speech_models")
     if registry is None or not registry.languages:
         return None
-    for language in registry.languages:  # load now: the first caller must not wait seconds for a model
-        try:
-            registry.get(language)
-        except Exception:  # noqa: BLE001 - keys still work; the log says which model is broken
-            log.exception("speech model for %s could not be loaded; keys only in that language", language)
+
+    def preload():
+        # Loading takes seconds: do it now, beside the line, so the first caller does not wait for it.
+        for language in registry.languages:
+            try:
+                registry.get(language)
+                log.info("speech model for %s loaded", language)
+            except Exception:  # noqa: BLE001 - keys still work; the log says which model is broken
+                log.exception("speech model for %s could not be loaded; keys only in that language", language)
+
+    threading.Thread(target=preload, name="speech-models", daemon=True).start()
 
     def factory(language: str, phrases):
         if language not in registry.languages:
