@@ -60,6 +60,7 @@ class _Timer:
 
     def cancel(self) -> None:
         self.cancelled = True
+        self.fn = None  # let go of the session (and its Call) now, not when the deadline comes
 
 
 class _FramePort(pj.AudioMediaPort):
@@ -78,6 +79,19 @@ class _FramePort(pj.AudioMediaPort):
         frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
 
 
+def _guarded(callback):
+    """A pjsua2 callback that logs its exceptions instead of raising them into PJSIP."""
+
+    def guarded(self, prm):
+        try:
+            callback(self, prm)
+        except Exception:  # noqa: BLE001 - an exception must not unwind through the C++ library
+            log.exception("SIP callback %s failed", callback.__name__)
+
+    guarded.__name__ = callback.__name__
+    return guarded
+
+
 class _Call(pj.Call):
     """A pjsua2 call whose callbacks go to its owner (a CallSession or a dial leg)."""
 
@@ -85,14 +99,17 @@ class _Call(pj.Call):
         super().__init__(account, call_id)
         self.owner = None
 
+    @_guarded
     def onCallState(self, prm):  # noqa: N802
         if self.owner is not None:
             self.owner.on_state(self)
 
+    @_guarded
     def onCallMediaState(self, prm):  # noqa: N802
         if self.owner is not None:
             self.owner.on_media(self)
 
+    @_guarded
     def onDtmfDigit(self, prm):  # noqa: N802 - RFC 2833/4733 events and SIP INFO both arrive here
         if self.owner is not None:
             self.owner.on_digit(self, prm.digit)
@@ -104,9 +121,11 @@ class _Account(pj.Account):
         self.line = line
         self.name = name
 
+    @_guarded
     def onIncomingCall(self, prm):  # noqa: N802
         self.line.incoming(self, prm)
 
+    @_guarded
     def onRegState(self, prm):  # noqa: N802
         self.line.registration_changed(self, prm)
 
@@ -169,7 +188,15 @@ class CallSession:
         self.recorder = None
         self.recording: Path | None = None
         self.future = None  # the step being decided; closing the record waits for it
+        self._timers: list[_Timer] = []
         call.owner = self
+
+    def _later(self, seconds: float, fn) -> _Timer:
+        """A timer of this call; all of them are cancelled when it ends."""
+        self._timers = [t for t in self._timers if not t.cancelled and t.fn is not None]
+        timer = self.line.later(seconds, fn)
+        self._timers.append(timer)
+        return timer
 
     # --- pjsua2 callbacks (SIP thread) ---
     def on_state(self, call) -> None:
@@ -233,14 +260,14 @@ class CallSession:
         if plan.wait == MENU:
             self._listen(plan)
         self._play(plan.files)
-        self.timer = self.line.later(plan.seconds, lambda: self._played(plan))
+        self.timer = self._later(plan.seconds, lambda: self._played(plan))
 
     def _played(self, plan: Plan) -> None:
         if self.ended or plan is not self.plan:
             return
         self._stop_player()
         if plan.wait == MENU:
-            self.timer = self.line.later(plan.ask.timeout_seconds, lambda: self._step(NoInput(), "no_input", ""))
+            self.timer = self._later(plan.ask.timeout_seconds, lambda: self._step(NoInput(), "no_input", ""))
         elif plan.wait == DIAL:
             self._dial(plan)
         elif plan.wait == RECORD:
@@ -341,7 +368,7 @@ class CallSession:
         if not dial.legs:
             self._dial_finished("failed")
             return
-        dial.timer = self.line.later(plan.dial_timeout, self._dial_timed_out)
+        dial.timer = self._later(plan.dial_timeout, self._dial_timed_out)
 
     def _dial_timed_out(self) -> None:
         dial = self.dial
@@ -388,7 +415,7 @@ class CallSession:
         if dial.plan.whisper is not None:
             # The whisper goes to the callee only; the caller keeps hearing the ringing tone.
             dial.whisper = self._play([dial.plan.whisper], to=media)
-            self.line.later(wav_seconds(dial.plan.whisper), lambda: self._bridge(leg))
+            self._later(wav_seconds(dial.plan.whisper), lambda: self._bridge(leg))
         else:
             dial.whisper = True
             self._bridge(leg)
@@ -443,7 +470,8 @@ class CallSession:
         self.recorder = pj.AudioMediaRecorder()
         self.recorder.createRecorder(str(self.recording))
         self.media.startTransmit(self.recorder)
-        self.timer = self.line.later(plan.record_seconds, self._finish_recording)
+        self.timer = self._later(plan.record_seconds, self._finish_recording)
+        log.info("call %s: recording a message (# or %s s ends it)", self.call_sid, plan.record_seconds)
 
     def _finish_recording(self) -> None:
         if self.recorder is None:
@@ -455,9 +483,10 @@ class CallSession:
             self.media.stopTransmit(self.recorder)
         except pj.Error:
             pass
-        self.recorder = None  # the WAV header is written when the recorder is destroyed
+        self.recorder = None  # the conference bridge closes the file (and fills in its header) a moment later
         path, self.recording = self.recording, None
-        seconds = int(wav_seconds(path)) if path and path.is_file() else 0
+        # So count from the size: 8 kHz, 16 bit, mono after the 44-byte header (the bridge's clock rate).
+        seconds = int(max(0, path.stat().st_size - 44) / 16000) if path and path.is_file() else 0
         reference = path.stem if seconds >= 1 else None
         if reference is None and path is not None:
             path.unlink(missing_ok=True)
@@ -483,6 +512,9 @@ class CallSession:
             self.dial.done = True
             for leg in list(self.dial.legs):
                 hang_up(leg)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers = []
         seconds = int(time.monotonic() - self.started)
         status = "completed" if self.plan is not None else "canceled"
         self.line.ended(self, status, seconds)
@@ -614,7 +646,8 @@ class SipLine:
             self.endpoint.libHandleEvents(POLL_MS)
             self._run_inbox()
             self._run_timers()
-            self._doomed.clear()
+            if self._doomed:
+                self._forget_doomed()
             if time.monotonic() >= status_due:
                 self._write_status()
                 status_due = time.monotonic() + 10
@@ -635,7 +668,7 @@ class SipLine:
         now = time.monotonic()
         while self.timers and self.timers[0][0] <= now:
             _, _, timer = heapq.heappop(self.timers)
-            if not timer.cancelled:
+            if not timer.cancelled and timer.fn is not None:
                 try:
                     timer.fn()
                 except Exception:  # noqa: BLE001
@@ -699,7 +732,9 @@ class SipLine:
         """A caller's call is over: close its record on a worker, drop its objects here."""
         self.sessions.pop(session.call_sid, None)
         self.drop_later(session.call)
-        session.port = None
+        if session.port is not None:
+            session.port.listener = None
+        session.port = session.listener = session.dial = session.player = session.tone = None
         log.info("call %s ended after %s s", session.call_sid, seconds)
 
         def close():
@@ -711,6 +746,13 @@ class SipLine:
                 log.exception("call %s: could not close the record", session.call_sid)
 
         self.pool.submit(close)
+
+    def _forget_doomed(self) -> None:
+        """Destroy ended Call objects now. pjsua2's Call destructor clears the user data of its call slot;
+        one destroyed late, after PJSUA reused the slot for a new call, would cut that call off from its
+        callbacks. Sessions and Calls reference each other, hence the collection."""
+        self._doomed.clear()
+        gc.collect()
 
     def drop_later(self, call) -> None:
         """Forget a Call object on the next loop (not inside its own callback)."""
