@@ -26,4 +26,9 @@ def healthz():
     report["flow_errors"] = sum(1 for p in flowset.problems if p.severity == "error")
     if not report["flows"]:
         report["status"] = "degraded"
+    from ivr.telephony.sip.status import sip_health
+
+    report["sip"], sip_ok = sip_health(current_app.config["HAUSRUF"].data_dir)  # None: no SIP line here
+    if not sip_ok:
+        report["status"] = "degraded"
     return jsonify(report), (200 if report["status"] == "ok" else 503)

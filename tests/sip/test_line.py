@@ -64,6 +64,8 @@ def test_registers_with_digest_auth_re_registers_and_says_so_when_it_fails(lines
     status_file = Path(line.env["HAUSRUF_DATA_DIR"]) / "sip" / "status.json"
     wait_for(lambda: REGISTER_USER in registrar.registered, 10, "a registration with the right password")
     assert json.loads(status_file.read_text())["registered"] is True
+    health = web_health(line.env)
+    assert health.status_code == 200 and health.json["sip"]["registered"] is True
     # The registrar grants short leases, so the line registers again; now the password no longer fits.
     registrar.password = "changed-at-the-provider"
     wait_for(lambda: "failed: 403" in line.log(), 15, "the failed re-registration in the log")
@@ -71,7 +73,23 @@ def test_registers_with_digest_auth_re_registers_and_says_so_when_it_fails(lines
     status = wait_for(lambda: (s := json.loads(status_file.read_text()))["registered"] is False and s, 5,
                       "the status file to say so")
     assert status["code"] == 403
+    health = web_health(line.env)  # the web app's /healthz tells the operator's monitor
+    assert health.status_code == 503 and health.json["status"] == "degraded"
+    assert health.json["sip"]["registration"] == "403 Forbidden"
     registrar.password = REGISTER_PASSWORD
+
+
+def web_health(env: dict[str, str]):
+    """GET /healthz of a web app sharing the line's data folder and database."""
+    from ivr import create_app
+    from ivr.db import engine_of
+
+    app = create_app({"database_url": env["HAUSRUF_DATABASE_URL"], "data_dir": Path(env["HAUSRUF_DATA_DIR"]),
+                      "flows_dir": Path(env["HAUSRUF_FLOWS_DIR"]), "queue_url": env["HAUSRUF_QUEUE_URL"]})
+    try:
+        return app.test_client().get("/healthz")
+    finally:
+        engine_of(app).dispose()
 
 
 def test_database_down_the_caller_hears_the_apology_and_staff_rings(lines, staff_phone, peers):

@@ -35,6 +35,7 @@ from ivr.telephony.sip.identity import call_sid as make_call_sid
 from ivr.telephony.sip.identity import caller_from_invite
 from ivr.telephony.sip.listen import MenuListener
 from ivr.telephony.sip.settings import SipSettings, split_host_port
+from ivr.telephony.sip.status import status_path
 from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, RECORD, CallSteps, Plan, wav_seconds
 
 log = logging.getLogger("hausruf.sip")
@@ -538,7 +539,7 @@ class SipLine:
         self.accounts: list[_Account] = []
         self.outgoing_account = None
         self.thread_id = None
-        self.status_path = steps.settings.data_dir / "sip" / "status.json"
+        self.status_path = status_path(steps.settings.data_dir)
 
     # --- thread plumbing ---
     def post(self, fn: Callable[[], None]) -> None:
@@ -697,6 +698,7 @@ class SipLine:
         self.outgoing_account = None
         ep.libDestroy()
         self.endpoint = None
+        self.status_path.unlink(missing_ok=True)  # /healthz: no line here any more, rather than a stale one
         log.info("SIP line stopped")
 
     # --- calls ---
