@@ -258,10 +258,18 @@ class CallSession:
             return
         self._stop_waiting()
         self.plan = plan
-        if plan.wait == MENU:
-            self._listen(plan)
-        self._play(plan.files)
-        self.timer = self._later(plan.seconds, lambda: self._played(plan))
+        try:
+            if plan.wait == MENU:
+                self._listen(plan)
+            self._play(plan.files)
+            self.timer = self._later(plan.seconds, lambda: self._played(plan))
+        except Exception as exc:  # noqa: BLE001 - a bad prompt file must not leave the caller in silence
+            log.exception("call %s: could not play the step", self.call_sid)
+            if plan.fallback:
+                hang_up(self.call)
+                return
+            self.busy = True
+            self.line.submit(self, lambda: self.line.steps.fallback(self.call_sid, self.number, str(exc)))
 
     def _played(self, plan: Plan) -> None:
         if self.ended or plan is not self.plan:
