@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Flask
 
+from ivr import privacy
 from ivr.config import Settings
 
 log = logging.getLogger("hausruf")
@@ -23,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["DATABASE_URL"] = settings.database_url
     app.config["DATABASE_TIMEOUT"] = settings.database_timeout  # a caller is waiting: never wait long
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    privacy.init_app(app)
 
     from ivr import db
     from ivr.calls.contexts import CachedContexts

@@ -8,6 +8,7 @@ import click
 
 # Each subsystem adds its own commands through register(group).
 COMMAND_MODULES = (
+    "ivr.config_commands",
     "ivr.flows.commands",
     "ivr.simulator.commands",
     "ivr.db.commands",
@@ -16,12 +17,34 @@ COMMAND_MODULES = (
     "ivr.tasks.commands",
     "speech.commands",
     "ivr.telephony.sip.commands",
+    "ivr.privacy.commands",
 )
 
 
-@click.group(help="Hausruf: the phone hotline for tenants of housing cooperatives.")
+class HausrufGroup(click.Group):
+    """The command group: bad settings anywhere end a command with their messages and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        from ivr.config import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            click.echo("Hausruf cannot run with these settings (environment or .env):", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=HausrufGroup, help="Hausruf: the phone hotline for tenants of housing cooperatives.")
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point: .env is read before any command reads the environment; logs masked, files private."""
+    from ivr.config import load_env_file
+    from ivr.privacy import files, logmask
+
+    load_env_file()
+    logmask.install()
+    files.restrict_new_files()
 
 
 def _register() -> None:

@@ -56,7 +56,7 @@ class Prepared:
         except self.dialect.loaded_dbapi.Error as error:
             cursor.close()
             raise DBAPIError.instance(self.sql, parameters, error, self.dialect.loaded_dbapi.Error,
-                                      dialect=self.dialect) from error
+                                      hide_parameters=True, dialect=self.dialect) from error
         return cursor
 
     def first(self, dbapi_connection, values: Mapping[str, Any]) -> tuple | None:

@@ -80,17 +80,20 @@ def run_line(app, sip, stop: threading.Event) -> None:
               help="Pretend the line starts at this local time, e.g. '2026-03-04 10:00' (tests, rehearsals).")
 def sip_command(check, at):
     """Answer calls over SIP: HAUSRUF_SIP_LISTEN, _REGISTRAR, _USER, _PASSWORD, _OUTBOUND_PROXY, _ALLOW."""
-    from ivr.telephony.sip.settings import SipSettingsError, load_sip_settings
+    from ivr.config import effective_settings, settings_for_start
+    from ivr.telephony.sip.settings import SipSettings, sip_start_problems
 
-    try:
-        sip = load_sip_settings()
-    except SipSettingsError as exc:
-        for line in str(exc).splitlines():
-            click.echo(f"hausruf sip: {line}", err=True)
+    settings = settings_for_start()  # every bad value of every setting: listed, exit 2
+    sip, problems = sip_start_problems(settings.group(SipSettings))
+    if problems:
+        click.echo("hausruf sip cannot start; fix these settings (environment or .env):", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
         sys.exit(2)
     if check:
-        for key, value in sip.masked().items():
-            click.echo(f"{key}: {value}")
+        for env, shown, _ in effective_settings(settings):
+            if env.startswith("HAUSRUF_SIP_"):
+                click.echo(f"{env}={shown}")
         return
     from ivr import create_app
 

@@ -1,35 +1,131 @@
-"""The SIP line's settings from the environment, validated at start: every problem reported at once."""
+"""The SIP line's settings (HAUSRUF_SIP_*): a group of the settings registry (ivr.config), checked at start.
+
+Values are parsed by the registry like every setting (`hausruf config` shows them, a bad value stops
+every command at start). What only `hausruf sip` needs on top (registration needs all three of
+registrar, user and password; somebody must be allowed to call; host names must resolve) is checked
+by sip_start_problems() when the line starts, so a Twilio-only hotline is never held up by it.
+Kept light: the registry imports this module at every start.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-DEFAULT_LISTEN = "0.0.0.0:5060"
-DEFAULT_RTP_PORTS = "10000-10999"  # two ports (RTP, RTCP) per call: room for 500 calls
+from ivr.config import SettingProblem, setting, text
+
+DEFAULT_RTP_PORTS = "10000-10999"  # two ports (RTP, RTCP) per call
 
 
-class SipSettingsError(ValueError):
-    """One or more SIP settings are wrong; the message lists them all, one per line."""
+def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int | None]:
+    """'host', 'host:5060', '[::1]:5060', 'sip:host' -> (host, port); ValueError saying what is allowed."""
+    value = value.strip().removeprefix("sip:")
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+    else:
+        host, port_text = value, ""
+    if not host:
+        raise ValueError("no host; expected HOST or HOST:PORT, e.g. sipgate.de or 192.168.178.1:5060")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"port {port_text!r} is not a number from 1 to 65535")
+    return host, int(port_text)
+
+
+def listen_address(raw: str) -> str:
+    """ADDRESS:PORT to listen on, e.g. 0.0.0.0:5060 (the port defaults to 5060)."""
+    host, port = split_host_port(raw, 5060)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r} is not an IP address; expected ADDRESS:PORT, e.g. 0.0.0.0:5060") from None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def host_port(raw: str) -> str:
+    """HOST or HOST:PORT of a trunk, PBX or proxy."""
+    split_host_port(raw)
+    return raw.strip().removeprefix("sip:")
+
+
+def address_list(raw: str) -> str:
+    """Comma-separated addresses, networks or host names."""
+    for entry in _entries(raw):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            split_host_port(entry)  # a host name: resolved when the line starts
+    return ", ".join(_entries(raw))
+
+
+def _entries(raw: str | None) -> tuple[str, ...]:
+    return tuple(entry.strip() for entry in (raw or "").split(",") if entry.strip())
+
+
+def port_range(raw: str) -> str:
+    """FIRST-LAST UDP ports for the audio."""
+    first, _, last = raw.partition("-")
+    if first.strip().isdigit() and last.strip().isdigit() and 1024 <= int(first) < int(last) < 65536:
+        return f"{int(first)}-{int(last)}"
+    raise ValueError(f"expected FIRST-LAST between 1024 and 65535, e.g. {DEFAULT_RTP_PORTS}")
+
+
+def ip_address(raw: str) -> str:
+    """An IP address."""
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise ValueError("expected the public IP address, e.g. 203.0.113.7") from None
 
 
 @dataclass(frozen=True)
 class SipSettings:
-    """HAUSRUF_SIP_*: where to listen, whom to register with, whom to trust."""
+    """SIP trunk or PBX (hausruf sip): where to listen, whom to register with, whom to trust."""
 
-    listen_host: str = "0.0.0.0"
-    listen_port: int = 5060
-    registrar: str | None = None  # host[:port] of the trunk or PBX, e.g. sipgate.de or fritz.box
-    user: str | None = None
-    password: str | None = None
-    outbound_proxy: str | None = None  # host[:port]; calls out go here (else to the registrar)
-    allow: tuple[str, ...] = ()  # addresses, networks or host names that may send INVITEs
-    rtp_port_start: int = 10000
-    rtp_port_count: int = 1000
-    public_address: str | None = None  # the address the trunk sees, for NAT (SDP and Contact)
-    trusted_networks: tuple = field(default=(), compare=False)  # resolved at start (allow + registrar + proxy)
+    listen: str = setting("HAUSRUF_SIP_LISTEN", listen_address, "0.0.0.0:5060",
+                                      help="address:port for SIP over UDP and TCP")
+    registrar: str | None = setting("HAUSRUF_SIP_REGISTRAR", host_port,
+                                    help="trunk or PBX to register with, host[:port] (e.g. sipgate.de, fritz.box)")
+    user: str | None = setting("HAUSRUF_SIP_USER", text, help="SIP account user (digest authentication)")
+    password: str | None = setting("HAUSRUF_SIP_PASSWORD", text, secret=True, help="SIP account password")
+    outbound_proxy: str | None = setting("HAUSRUF_SIP_OUTBOUND_PROXY", host_port,
+                                         help="host[:port] requests go through; numbers are dialled there "
+                                              "when no registrar is set")
+    allow: str = setting("HAUSRUF_SIP_ALLOW", address_list, "",
+                                     help="addresses, networks or host names that may call in (others get 403)")
+    rtp_ports: str = setting("HAUSRUF_SIP_RTP_PORTS", port_range, DEFAULT_RTP_PORTS,
+                                         help="FIRST-LAST UDP ports for the calls' audio")
+    public_address: str | None = setting("HAUSRUF_SIP_PUBLIC_ADDRESS", ip_address,
+                                         help="the public IP address when the server is behind NAT")
+    # Resolved when the line starts (sip_start_problems), not read from the environment.
+    trusted_networks: tuple = field(default=(), compare=False, repr=False)
+
+    @property
+    def listen_host(self) -> str:
+        return split_host_port(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        return split_host_port(self.listen, 5060)[1]
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The entries of HAUSRUF_SIP_ALLOW."""
+        return _entries(self.allow)
+
+    @property
+    def rtp_port_start(self) -> int:
+        return int(self.rtp_ports.split("-")[0])
+
+    @property
+    def rtp_port_count(self) -> int:
+        first, last = (int(port) for port in self.rtp_ports.split("-"))
+        return last - first + 1
 
     @property
     def registers(self) -> bool:
@@ -48,40 +144,6 @@ class SipSettings:
         except ValueError:
             return False
         return any(ip in network for network in self.trusted_networks)
-
-    def masked(self) -> dict[str, str]:
-        """For `hausruf sip --check` and logs: every setting, the password hidden."""
-        return {"listen": f"{self.listen_host}:{self.listen_port}", "registrar": self.registrar or "-",
-                "user": self.user or "-", "password": "***" if self.password else "-",
-                "outbound_proxy": self.outbound_proxy or "-", "allow": ", ".join(self.allow) or "-",
-                "rtp_ports": f"{self.rtp_port_start}-{self.rtp_port_start + self.rtp_port_count - 1}",
-                "public_address": self.public_address or "-"}
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
-
-
-def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int | None]:
-    """'host', 'host:5060', '[::1]:5060' -> (host, port); ValueError with what is allowed."""
-    value = value.strip()
-    if value.startswith("sip:"):
-        value = value[4:]
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif value.count(":") == 1:
-        host, port_text = value.split(":")
-    else:
-        host, port_text = value, ""
-    if not host:
-        raise ValueError("no host")
-    if not port_text:
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"port {port_text!r} is not a number from 1 to 65535")
-    return host, int(port_text)
 
 
 def resolve_networks(entries, resolve=socket.getaddrinfo) -> tuple[list, list[str]]:
@@ -104,62 +166,18 @@ def resolve_networks(entries, resolve=socket.getaddrinfo) -> tuple[list, list[st
     return networks, problems
 
 
-def load_sip_settings(environ=None, resolve=socket.getaddrinfo) -> SipSettings:
-    """Read HAUSRUF_SIP_*; SipSettingsError listing every problem (with what is allowed)."""
-    env = dict(os.environ if environ is None else environ)
-
-    def get(name: str) -> str | None:
-        value = (env.get(name) or "").strip()
-        return value or None
-
-    problems: list[str] = []
-    values: dict = {}
-    listen = get("HAUSRUF_SIP_LISTEN") or DEFAULT_LISTEN
-    try:
-        host, port = split_host_port(listen, 5060)
-        ipaddress.ip_address(host)
-        values.update(listen_host=host, listen_port=port)
-    except ValueError as exc:
-        problems.append(f"HAUSRUF_SIP_LISTEN={listen}: {exc}; expected ADDRESS:PORT, e.g. 0.0.0.0:5060")
-    for name, key in (("HAUSRUF_SIP_REGISTRAR", "registrar"), ("HAUSRUF_SIP_OUTBOUND_PROXY", "outbound_proxy")):
-        value = get(name)
-        if value:
-            try:
-                split_host_port(value)
-                values[key] = value.removeprefix("sip:")
-            except ValueError as exc:
-                problems.append(f"{name}={value}: {exc}; expected HOST or HOST:PORT, e.g. sipgate.de")
-    values["user"], values["password"] = get("HAUSRUF_SIP_USER"), get("HAUSRUF_SIP_PASSWORD")
-    registration = [n for n in ("HAUSRUF_SIP_REGISTRAR", "HAUSRUF_SIP_USER", "HAUSRUF_SIP_PASSWORD") if get(n)]
-    if registration and len(registration) < 3:
-        missing = sorted({"HAUSRUF_SIP_REGISTRAR", "HAUSRUF_SIP_USER", "HAUSRUF_SIP_PASSWORD"} - set(registration))
-        problems.append(f"{', '.join(missing)} not set: registering needs HAUSRUF_SIP_REGISTRAR, "
-                        "HAUSRUF_SIP_USER and HAUSRUF_SIP_PASSWORD together")
-    allow = tuple(a.strip() for a in (get("HAUSRUF_SIP_ALLOW") or "").split(",") if a.strip())
-    values["allow"] = allow
-    rtp = get("HAUSRUF_SIP_RTP_PORTS") or DEFAULT_RTP_PORTS
-    start, _, end = rtp.partition("-")
-    if start.isdigit() and end.isdigit() and 1024 <= int(start) < int(end) < 65536:
-        values.update(rtp_port_start=int(start), rtp_port_count=int(end) - int(start) + 1)
-    else:
-        problems.append(f"HAUSRUF_SIP_RTP_PORTS={rtp}: expected FIRST-LAST between 1024 and 65535, "
-                        f"e.g. {DEFAULT_RTP_PORTS}")
-    public = get("HAUSRUF_SIP_PUBLIC_ADDRESS")
-    if public:
-        try:
-            ipaddress.ip_address(public)
-            values["public_address"] = public
-        except ValueError:
-            problems.append(f"HAUSRUF_SIP_PUBLIC_ADDRESS={public}: expected the public IP address, e.g. 203.0.113.7")
-    trusted_entries = list(allow)
-    for key in ("registrar", "outbound_proxy"):
-        if values.get(key):
-            trusted_entries.append(values[key])
-    networks, resolve_problems = resolve_networks(trusted_entries, resolve)
-    problems.extend(f"HAUSRUF_SIP_ALLOW: {p}" for p in resolve_problems)
-    if not trusted_entries:
-        problems.append("HAUSRUF_SIP_ALLOW is empty and no HAUSRUF_SIP_REGISTRAR is set: nobody could call; "
-                        "list the addresses of your trunk or PBX, e.g. HAUSRUF_SIP_ALLOW=192.168.178.1")
-    if problems:
-        raise SipSettingsError("\n".join(problems))
-    return SipSettings(**values, trusted_networks=tuple(networks))
+def sip_start_problems(sip: SipSettings, resolve=socket.getaddrinfo) -> tuple[SipSettings, list[SettingProblem]]:
+    """What `hausruf sip` checks before it starts: the settings with trust resolved, and every problem."""
+    problems = []
+    given = {"HAUSRUF_SIP_REGISTRAR": sip.registrar, "HAUSRUF_SIP_USER": sip.user, "HAUSRUF_SIP_PASSWORD": sip.password}
+    missing = sorted(name for name, value in given.items() if not value)
+    if len(missing) in (1, 2):
+        problems.append(SettingProblem(missing[0], "", "registering needs HAUSRUF_SIP_REGISTRAR, HAUSRUF_SIP_USER "
+                                                       f"and HAUSRUF_SIP_PASSWORD together; missing: {', '.join(missing)}"))
+    entries = [*sip.allowed, *(value for value in (sip.registrar, sip.outbound_proxy) if value)]
+    networks, unresolved = resolve_networks(entries, resolve)
+    problems += [SettingProblem("HAUSRUF_SIP_ALLOW", sip.allow, message) for message in unresolved]
+    if not entries:
+        problems.append(SettingProblem("HAUSRUF_SIP_ALLOW", "", "nobody could call: list the addresses of your trunk "
+                                                                "or PBX, e.g. 192.168.178.1, or set HAUSRUF_SIP_REGISTRAR"))
+    return replace(sip, trusted_networks=tuple(networks)), sorted(problems)
