@@ -19,7 +19,7 @@ ERIKA = "+493023125301"  # Frau Becker, Lindenhof (demo directory)
 GROCERIES = "+493023125101"  # Frischekorb, the grocery partner serving every town
 STAFF = "+4927150100000"
 WEDNESDAY_10 = "2026-03-04 10:00"  # offices and partners open
-REGISTER_USER, REGISTER_PASSWORD = "4930555000", "trunk-secret"
+REGISTER_USER, REGISTER_PASSWORD = "hausruf-trunk", "trunk-secret"
 CONNECT_TIMEOUT = 5  # the demo flows wait 30 s for a partner; the tests' copy waits this long
 
 
