@@ -790,7 +790,7 @@ class SipLine:
         self._write_status()
 
     def _write_status(self) -> None:
-        """data/sip/status.json: what /healthz and /metrics tell about the SIP line."""
+        """data/sip/status.json: what /healthz tells about the SIP line (ivr.telephony.sip.status)."""
         status = {"pid": os.getpid(), "updated": time.time(), "listen": f"{self.sip.listen_host}:{self.sip.listen_port}",
                   "registrar": self.sip.registrar, "active_calls": len(self.sessions), **self.registration}
         try:
