@@ -32,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ivr.flows import runtime
     from ivr.tasks import web as tasks_web
     from ivr.telephony.twilio import stream, webhooks
-    from ivr.web import health, prompts
+    from ivr.web import health, metrics, prompts
 
     _migrate(settings)
     db.init_app(app)
@@ -41,6 +41,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The only clock the web side reads; tests replace it to pin opening hours and escalations.
     app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
     app.register_blueprint(health.bp)
+    metrics.init_app(app)  # /metrics, and the latency of every webhook
+    if settings.trusted_proxies:  # client addresses (logs, throttles) from the proxies' X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.register_blueprint(webhooks.bp)
     # Subsystems that register their own routes and extensions.
     tasks_web.init_app(app)

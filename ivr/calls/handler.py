@@ -225,11 +225,11 @@ class CallHandler:
         return self.reader.scalar(select(TenantPhone.tenant_id).where(TenantPhone.number == number))
 
 
-def close_call(session: Session, call_sid: str, status: str, duration: int | None, now: datetime) -> bool:
-    """A status callback: the call ended (completed, busy, failed, no-answer, canceled)."""
+def close_call(session: Session, call_sid: str, status: str, duration: int | None, now: datetime) -> Call | None:
+    """A status callback: the call ended (completed, busy, failed, no-answer, canceled); the call, or None."""
     call = session.scalar(select(Call).where(Call.call_sid == call_sid).with_for_update())
     if call is None:
-        return False
+        return None
     call.status = status
     call.ended_at = call.ended_at or now
     call.version += 1  # a webhook that read the call before this must decide again
@@ -245,4 +245,4 @@ def close_call(session: Session, call_sid: str, status: str, duration: int | Non
     # The database logs this change as an event, like every step (migration 0004).
     call.last_event_kind, call.last_event_node, call.last_event_detail = "status", state.node, status
     call.last_event_outcome = ""
-    return True
+    return call

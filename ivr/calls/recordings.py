@@ -12,6 +12,7 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import select
@@ -42,12 +43,27 @@ def _api(settings: Settings) -> str:
     return (settings.twilio_api_base or "https://api.twilio.com").rstrip("/")
 
 
-def fetch_recording(settings: Settings, recording_sid: str) -> Path:
+def recording_url(settings: Settings, recording_sid: str, given: str | None = None) -> str:
+    """The WAV of a recording: RecordingUrl + ".wav" as Twilio gave it, else built from our account.
+
+    Twilio's RecordingUrl may name another (sub)account or region than ours; it is followed only on
+    the API's own host, because our credentials go with the request.
+    """
+    api = _api(settings)
+    if given:
+        if urlsplit(given).netloc == urlsplit(api).netloc and urlsplit(given).scheme == urlsplit(api).scheme \
+                and recording_sid in given:
+            return given.removesuffix(".wav").removesuffix(".mp3") + ".wav"
+        log.warning("RecordingUrl of %s is not on %s; fetching it from our own account instead", recording_sid, api)
+    return f"{api}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
+
+
+def fetch_recording(settings: Settings, recording_sid: str, url: str | None = None) -> Path:
     """Download the recording as WAV (Twilio serves RecordingUrl + ".wav"), written atomically.
 
     A plain authenticated GET: twilio-python reads every response as text, which would garble audio.
     """
-    url = f"{_api(settings)}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
+    url = recording_url(settings, recording_sid, url)
     response = requests.get(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=60)
     response.raise_for_status()
     target = local_path(settings, recording_sid)
@@ -65,7 +81,8 @@ def delete_at_twilio(settings: Settings, recording_sid: str) -> None:
     TwilioRestClient(settings).delete_recording(recording_sid)
 
 
-def transcribe_message(session: Session, settings: Settings, models, recording_sid: str) -> CallbackTask | None:
+def transcribe_message(session: Session, settings: Settings, models, recording_sid: str,
+                       url: str | None = None) -> CallbackTask | None:
     """Fetch, transcribe and attach one recording to the task that references it; None if no task yet."""
     from speech.transcribe import transcribe_wav
 
@@ -75,11 +92,15 @@ def transcribe_message(session: Session, settings: Settings, models, recording_s
     path = local_path(settings, recording_sid)
     local_only = recording_sid.startswith(SIP_PREFIX)  # recorded by `hausruf sip` on this server
     if not path.exists():
+<<<<<<< HEAD
         if local_only:
             log.warning("message %s: the recording is gone; kept without transcript", recording_sid)
             task.transcript = ""
             return task
         path = fetch_recording(settings, recording_sid)
+=======
+        path = fetch_recording(settings, recording_sid, url)
+>>>>>>> main
     language = session.scalar(select(Call.flow_language).where(Call.id == task.call_id)) or settings.default_language
     if language in models.languages:
         task.transcript = transcribe_wav(path, models.get(language))[:4000]

@@ -33,6 +33,7 @@ class Jobs:
         self.config = config or TaskConfig.for_settings(settings)
         self._client = client
         self._sessions = None
+        self._said_held = False  # "SMS are held" is said once per worker, not on every pass
 
     @property
     def sessions(self):
@@ -46,13 +47,19 @@ class Jobs:
             self._client = TwilioRestClient(self.settings)
         return self._client
 
+    @property
+    def sms_held(self) -> bool:
+        """Without Twilio credentials nothing can be sent: SMS wait in the outbox until they are set."""
+        return self._client is None and not (self.settings.twilio_account_sid and self.settings.twilio_auth_token)
+
     def send_outbox(self, now: datetime | None = None) -> SendReport:
-        """Send every due SMS (none without Twilio credentials: they wait in the outbox)."""
-        try:
-            self.client
-        except ValueError as exc:
-            log.warning("SMS stay in the outbox: %s", exc)
-            return SendReport()
+        """Send every due SMS (none without Twilio credentials: they are held in the outbox, said once)."""
+        if self.sms_held:
+            if not self._said_held:
+                log.warning("SMS are held in the outbox until TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set "
+                            "(/healthz counts them); they go out once the worker restarts with both")
+                self._said_held = True
+            return SendReport(held=True)
         with self.sessions() as session:
             report = send_due(session, self.client, now or utcnow(), self.config, self.settings.public_url)
         if report.sent or report.failed or report.retried or report.recovered:
@@ -91,8 +98,26 @@ class Jobs:
         log.info("booked %d staff callbacks for spooled missed calls", len(booked))
         return len(booked)
 
-    def transcribe_messages(self, now: datetime | None = None) -> int:
-        """Recorded messages not yet transcribed: fetch, transcribe offline, attach; then purge old audio."""
+    def heartbeat(self, now: datetime | None = None) -> None:
+        """Note that this worker ran: /healthz says "degraded" when no worker has run for a while."""
+        import os
+        import socket
+
+        from ivr.db.models import WorkerHeartbeat
+
+        with self.sessions.begin() as session:
+            name = f"{socket.gethostname()}:{os.getpid()}"[:100]
+            beat = session.get(WorkerHeartbeat, name)
+            if beat is None:
+                session.add(WorkerHeartbeat(name=name, ran_at=now or utcnow()))
+            else:
+                beat.ran_at = now or utcnow()
+
+    def transcribe_messages(self, now: datetime | None = None, urls: dict[str, str] | None = None) -> int:
+        """Recorded messages not yet transcribed: fetch, transcribe offline, attach; then purge old audio.
+
+        urls: RecordingUrl by RecordingSid, as Twilio gave them to the recording-status webhook.
+        """
         from sqlalchemy import select
 
         from ivr.calls.recordings import purge_recordings, transcribe_message
@@ -105,7 +130,8 @@ class Jobs:
                 CallbackTask.transcript.is_(None))).all()
         for recording_sid in pending:
             with self.sessions() as session:
-                if transcribe_message(session, self.settings, self.speech_models, recording_sid) is not None:
+                if transcribe_message(session, self.settings, self.speech_models, recording_sid,
+                                      (urls or {}).get(recording_sid)) is not None:
                     session.commit()
                     done += 1
         purge_recordings(self.settings, now)
@@ -136,7 +162,7 @@ class Jobs:
     def sweep(self, now: datetime | None = None) -> None:
         """The periodic safety net: spool, due steps, then the outbox (steps may have queued SMS)."""
         now = now or utcnow()
-        for job in (self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages):
+        for job in (self.heartbeat, self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages):
             try:
                 job(now)
             except Exception:  # noqa: BLE001 - one failing job must not starve the others

@@ -49,6 +49,7 @@ class SendReport:
     recovered: int = 0  # found at the provider after a crash, not sent again
     retried: int = 0
     failed: int = 0
+    held: bool = False  # no Twilio credentials: nothing was tried (ivr.tasks.jobs)
 
 
 def status_url(public_url: str | None, message: SmsMessage) -> str | None:

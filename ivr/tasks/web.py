@@ -42,8 +42,8 @@ class OutboxKick:
         return self._queue
 
     def transcribe(self, call_sid: str, recording_sid: str, recording_url: str) -> None:
-        """A recording is ready at Twilio: wake the worker to fetch and transcribe it."""
-        self.queue.transcribe()
+        """A recording is ready at Twilio: the worker fetches it from the RecordingUrl given, and transcribes it."""
+        self.queue.transcribe(recording_sid, recording_url)
 
 
 def init_app(app: Flask) -> None:

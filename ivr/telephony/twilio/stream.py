@@ -23,6 +23,7 @@ from ivr.calls.handler import StepResult
 from ivr.engine import menu_phrases
 from ivr.engine.actions import Ask
 from ivr.flows.model import MenuNode
+from ivr.metrics import count_speech
 from ivr.telephony.twilio.signature import signed_url
 from ivr.telephony.twilio.translate import MediaStream
 
@@ -118,14 +119,17 @@ class StreamSession:
         """Redirect the live call to the speech step, unless the call has moved on meanwhile."""
         if not self._still_waiting():
             log.info("call %s: heard %r too late (step %s passed)", self.call_sid, phrase, self.step)
+            count_speech("too_late")
             return
         settings = self.app.config["HAUSRUF"]
         url = f"{settings.public_url}/twilio/voice/speech?" + urlencode({"step": self.step, "phrase": phrase})
         try:
             self.app.extensions["hausruf.rest_client"]().redirect_call(self.call_sid, url)
             log.info("call %s: heard %r at step %s", self.call_sid, phrase, self.step)
+            count_speech("acted")
         except Exception:  # noqa: BLE001 - the keypad still works; never let speech break a call
             log.exception("call %s: could not redirect after speech", self.call_sid)
+            count_speech("redirect_failed")
 
     def _still_waiting(self) -> bool:
         from ivr.db import READ_EXTENSION

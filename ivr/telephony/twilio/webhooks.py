@@ -12,6 +12,7 @@ from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
 from ivr.db.writers import sqlite_writer
 from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
+from ivr.metrics import count_call, count_fallback
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
 
@@ -39,6 +40,7 @@ def never_dead_air(view):
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the caller must never hear silence, whatever broke
             log.exception("voice webhook %s failed; falling back to staff", request.path)
+            count_fallback("error")
             settings = current_app.config["HAUSRUF"]
             _remember_caller(settings, str(exc))
             return _twiml(translate.fallback_twiml(settings.default_language, settings.staff_number,
@@ -190,9 +192,12 @@ def status_callback():
         duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
         session = get_session()
         with _write_lock(current_app)():
-            if close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20], duration,
-                          current_app.extensions["hausruf.clock"]()):
+            closed = close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20],
+                                duration, current_app.extensions["hausruf.clock"]())
+            if closed is not None:
+                outcome = closed.outcome
                 session.commit()
+                count_call(outcome)
             else:
                 session.rollback()
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
