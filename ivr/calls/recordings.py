@@ -92,15 +92,11 @@ def transcribe_message(session: Session, settings: Settings, models, recording_s
     path = local_path(settings, recording_sid)
     local_only = recording_sid.startswith(SIP_PREFIX)  # recorded by `hausruf sip` on this server
     if not path.exists():
-<<<<<<< HEAD
         if local_only:
             log.warning("message %s: the recording is gone; kept without transcript", recording_sid)
             task.transcript = ""
             return task
-        path = fetch_recording(settings, recording_sid)
-=======
         path = fetch_recording(settings, recording_sid, url)
->>>>>>> main
     language = session.scalar(select(Call.flow_language).where(Call.id == task.call_id)) or settings.default_language
     if language in models.languages:
         task.transcript = transcribe_wav(path, models.get(language))[:4000]
