@@ -49,7 +49,8 @@ class Holdings:
         """How the person's name may appear in texts (salutation, names)."""
         found = []
         for tenant in self.tenants:
-            found += [tenant.salutation, tenant.last_name, f"{tenant.first_name} {tenant.last_name}".strip()]
+            found += [tenant.salutation, tenant.first_name, tenant.last_name,
+                      f"{tenant.first_name} {tenant.last_name}".strip()]
         found += [v.name for v in self.volunteers]
         found += [t.caller_name for t in self.tasks if t.caller_name]
         return sorted({name for name in found if name and len(name) > 2})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ class PurgeReport:
     task_transitions: int = 0
     sms: int = 0
     recordings: int = 0
+    personal_prompts: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self))
@@ -95,9 +97,23 @@ def purge_all(settings, now: datetime, dry_run: bool = False) -> PurgeReport:
         report.recordings = _old_recordings(settings, now, retention_days())
     else:
         report.recordings = purge_recordings(settings, now)
+    report.personal_prompts = purge_personal_prompts(settings, now, settings.retention_days, dry_run)
     if not dry_run:
         log.info("retention purge: %s", report)
     return report
+
+
+def purge_personal_prompts(settings, now: datetime, days: int, dry_run: bool = False) -> int:
+    """Delete rendered sentences that speak someone's name once they are older than the period."""
+    from ivr.privacy.personal import FOLDER
+
+    folder = Path(settings.prompts_dir) / FOLDER
+    cutoff = now.timestamp() - days * 86400
+    old = [p for p in folder.rglob("*.wav") if p.stat().st_mtime < cutoff] if folder.is_dir() else []
+    if not dry_run:
+        for path in old:
+            path.unlink(missing_ok=True)
+    return len(old)
 
 
 def _old_recordings(settings, now: datetime, days: int) -> int:

@@ -21,6 +21,17 @@ log = logging.getLogger("hausruf.tasks")
 
 # Any constant works; it only has to be the same in every process that books tasks.
 NUMBER_LOCK = 0x48415553  # "HAUS"
+SPOOL_LOCK = 0x53504F4F  # "SPOO": one spool sweep at a time, across threads, processes and machines
+
+
+def lock_spool(session: Session) -> None:
+    """Hold the spool lock until the session's transaction ends (PostgreSQL advisory lock; SQLite write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SPOOL_LOCK})
+    else:
+        # The engine begins every transaction IMMEDIATE (ivr.db.engine): this first statement takes
+        # SQLite's write lock, which the other sweeps wait for (busy timeout).
+        session.execute(text("SELECT 1"))
 
 
 def book_callback(session: Session, call: Call, action: BookCallback, context: CallContext,

@@ -11,7 +11,7 @@ from ivr.calls.spool import finish_spooled, take_spooled
 from ivr.config import Settings
 from ivr.db.engine import make_engine, session_factory
 from ivr.db.models import SmsMessage
-from ivr.tasks.booking import book_spooled
+from ivr.tasks.booking import book_spooled, lock_spool
 from ivr.tasks.config import TaskConfig
 from ivr.tasks.escalation import run_due_steps
 from ivr.tasks.sending import SendReport, send_due
@@ -87,14 +87,25 @@ class Jobs:
             return run_due_steps(session, now or utcnow(), self.config)
 
     def import_spool(self, now: datetime | None = None) -> int:
-        """Calls spooled while the database was down become staff callback tasks."""
-        entries = take_spooled(self.settings.data_dir)
-        if not entries:
-            return 0
+        """Calls spooled while the database was down become staff callback tasks, one sweep at a time.
+
+        The lock is the database's (lock_spool), so two sweeps of one worker and sweeps of several
+        workers wait for each other; the check for an entry booked before runs inside the locked
+        transaction that books it. The claimed file is removed under the lock too, after the commit:
+        a crash in between leaves it, and the next sweep skips what was booked.
+        """
         with self.sessions() as session:
+            lock_spool(session)
+            entries = take_spooled(self.settings.data_dir)
+            if not entries:
+                session.rollback()
+                return 0
             booked = book_spooled(session, entries, now or utcnow(), self.config)
             session.commit()
-        finish_spooled(self.settings.data_dir)
+        with self.sessions() as session:
+            lock_spool(session)
+            finish_spooled(self.settings.data_dir)
+            session.rollback()
         log.info("booked %d staff callbacks for spooled missed calls", len(booked))
         return len(booked)
 
@@ -140,13 +151,14 @@ class Jobs:
     def purge(self, now: datetime | None = None):
         """Apply the retention periods (HAUSRUF_RETENTION_DAYS; recordings their own); returns the counts."""
         from ivr.calls.recordings import purge_recordings
-        from ivr.privacy.retention import purge
+        from ivr.privacy.retention import purge, purge_personal_prompts
 
         now = now or utcnow()
         with self.sessions() as session:
             report = purge(session, now, self.settings.retention_days)
             session.commit()
         report.recordings = purge_recordings(self.settings, now)
+        report.personal_prompts = purge_personal_prompts(self.settings, now, self.settings.retention_days)
         log.info("retention purge: %s", report)
         return report
 

@@ -7,8 +7,8 @@ Why no double send after a crash: Twilio's Messages API has no idempotency key, 
 dies between the POST and recording the SID leaves a row in "sending" whose message may or may not
 exist. Once the lease has run out (HAUSRUF_SMS_LEASE_SECONDS, longer than any HTTP timeout, so the
 dead worker's request has finished one way or the other), the next worker *looks the message up*
-before sending: it lists the newest messages from our number to that recipient (GET Messages.json
-with To and From) and takes one whose body is the row's body, created after the row, whose SID no
+before sending: it lists the messages from our number to that recipient (GET Messages.json with To
+and From), page after page until they are older than the row, and takes one whose body is the row's body, created after the row, whose SID no
 other row holds. Found: the row becomes "sent" with that SID. Not found: it is sent now. Network
 errors and 5xx answers on the POST are treated the same way, since Twilio may have accepted the
 message before the answer was lost; 429 and other 4xx were refused and are not looked up.
@@ -18,6 +18,7 @@ The body is a good marker because each row's text carries the task number and it
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,12 +101,14 @@ def _claim(session: Session, message_id: int, from_number: str, now: datetime, c
 def _recover(session: Session, client: TwilioRestClient, message: SmsMessage, now: datetime,
              config: TaskConfig, report: SendReport) -> bool:
     """A row left in "sending": True if the provider has it already (recorded) or we must wait."""
+    since = message.created_at - CLOCK_SKEW
     try:
-        listed = client.recent_messages(message.to_number)
+        # Every message since the row was made, however many pages: after a burst of more than a
+        # page to one number, the newest 50 alone could miss the lost one and send it twice.
+        listed = client.recent_messages(message.to_number, since=since)
     except TwilioError as exc:
         _retry_later(session, message, now, config, exc, report, keep_sending=True)
         return True
-    since = message.created_at - CLOCK_SKEW
     known = set(session.scalars(select(SmsMessage.provider_sid).where(
         SmsMessage.to_number == message.to_number, SmsMessage.provider_sid.is_not(None))))
     for candidate in listed:
@@ -174,7 +177,7 @@ def record_status(session: Session, sid: str, outbox_id: str | None, status: str
                   now: datetime, config: TaskConfig) -> bool:
     """A delivery report (POST /twilio/sms-status); False if no row matches. The caller commits."""
     message = session.scalar(select(SmsMessage).where(SmsMessage.provider_sid == sid)) if sid else None
-    if message is None and outbox_id and outbox_id.isdigit():
+    if message is None and outbox_id and re.fullmatch(r"[0-9]{1,18}", outbox_id):  # no bigint overflow
         message = session.get(SmsMessage, int(outbox_id))
     if message is None or message.direction != "outbound":
         return False

@@ -14,7 +14,7 @@ from ivr.calls.spool import spool_missed_call
 from ivr.db import engine_of
 from ivr.privacy.keys import server_secret
 from ivr.privacy.person import erase_person, export_person
-from ivr.privacy.personal import fragment_path
+from ivr.privacy.personal import PersonalPrompts
 from tests.support.postgres import _pg_bin
 from tests.tasks.conftest import (JONAS, app, clock, config, db, jobs, outbox, sms, standin,  # noqa: F401 - fixtures
                                   twilio)
@@ -35,7 +35,7 @@ def _demo_call_with_callback_and_sms(app, twilio, jobs, standin, clock):
     jobs.transcribe_messages(clock.now)
     settings = app.config["HAUSRUF"]
     spool_missed_call(settings.data_dir, "CA" + "9" * 32, ERIKA, "database down")
-    personal = fragment_path(settings.prompts_dir, server_secret(settings), "de", "Frau Becker")
+    personal = PersonalPrompts(None, settings.prompts_dir, server_secret(settings)).folder("de", "Frau Becker") / "x.wav"
     personal.parent.mkdir(parents=True, exist_ok=True)
     personal.write_bytes(b"RIFF....WAVE")  # a rendered salutation (ivr.privacy.personal)
     return settings

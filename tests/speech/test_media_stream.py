@@ -92,7 +92,7 @@ def wait_for_update(standin, call_sid: str, seconds: float = 15.0) -> dict | Non
 def test_menu_twiml_starts_a_media_stream_with_the_step_and_menu(twilio, server):
     call = twilio.call(ERIKA)
     stream = call._only("Stream")
-    assert stream.get("url") == f"ws://127.0.0.1:{server.port}/twilio/stream"
+    assert stream.get("url").startswith(f"ws://127.0.0.1:{server.port}/twilio/stream?call={call.sid}&step=1&token=")
     assert stream.get("track") == "inbound_track"
     params = {p.get("name"): p.get("value") for p in call.twiml.iter("Parameter")}
     assert params["step"] == "1" and params["node"] == "main_menu" and params["language"] == "ko"

@@ -65,7 +65,7 @@ def test_prompts_play_from_rendered_files_and_render_on_first_use(database_url, 
     load_demo_directory(app)
     twilio = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
     first = twilio.call(ERIKA)
-    assert first.twiml.find(".//Play") is None  # nothing rendered yet: <Say> this time
+    assert "Becker" not in " ".join(r.body for r in first.replies)  # a name is never the provider's <Say>
     greeting = "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."
     urls = app.extensions["hausruf.prompt_url"]
     deadline = time.monotonic() + 120
@@ -73,7 +73,7 @@ def test_prompts_play_from_rendered_files_and_render_on_first_use(database_url, 
         time.sleep(0.2)
     second = twilio.call(ERIKA)
     play = second.twiml.find("Play")
-    assert play is not None and play.text.startswith(f"{PUBLIC_URL}/prompts/de/")
+    assert play is not None and play.text.startswith(f"{PUBLIC_URL}/prompts/personal/de/")
     audio = app.test_client().get(play.text[len(PUBLIC_URL):])
     assert audio.status_code == 200 and audio.mimetype == "audio/wav"
     path = tmp_path / "served.wav"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "secret"
@@ -193,10 +193,15 @@ def _handler_for(standin: TwilioStandIn):
                 return self._send(404, error_body(404, 20404, "The requested resource was not found"))
             found = [m for m in reversed(standin.messages)  # Twilio lists newest first
                      if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])]
-            size = int(query.get("PageSize", "50"))
-            self._send(200, {"messages": found[:size], "start": 0, "end": max(0, min(size, len(found)) - 1),
-                             "page": 0, "page_size": size, "first_page_uri": recorded.path,
-                             "next_page_uri": None, "previous_page_uri": None, "uri": recorded.path})
+            size, page = int(query.get("PageSize", "50")), int(query.get("Page", "0"))
+            shown = found[page * size:(page + 1) * size]
+            following = None
+            if len(found) > (page + 1) * size:
+                following = recorded.path + "?" + urlencode({**{k: v for k, v in query.items() if k != "Page"},
+                                                            "Page": page + 1})
+            self._send(200, {"messages": shown, "start": page * size, "end": page * size + max(0, len(shown) - 1),
+                             "page": page, "page_size": size, "first_page_uri": recorded.path,
+                             "next_page_uri": following, "previous_page_uri": None, "uri": recorded.path})
 
         def do_DELETE(self):
             recorded, _ = self._record({})

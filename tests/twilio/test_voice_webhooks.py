@@ -41,7 +41,8 @@ def test_a_signature_with_non_ascii_characters_is_refused_not_an_error(twilio):
 
 def test_signed_call_greets_known_tenant_with_the_main_menu(twilio):
     call = twilio.call(ERIKA)
-    assert call.heard[0] == "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."
+    # The name is never said by the provider: rendered locally when rendering is on (tests/privacy).
+    assert call.heard[0] == "Guten Tag. Hier ist das Haustelefon Ihrer Genossenschaft."
     gather = call._only("Gather")
     assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1" and gather.get("timeout") == "12"
     assert "Einkauf: die 1." in call.heard
@@ -51,7 +52,7 @@ def test_signed_call_greets_known_tenant_with_the_main_menu(twilio):
 
 def test_english_tenant_gets_the_english_flow(twilio):
     call = twilio.call("+49 30 23125303")
-    assert call.heard[0].startswith("Hello, Mrs Collins.")
+    assert call.heard[0].startswith("Hello. This is your cooperative's house phone.")
     assert call._only("Say").get("language") == "en-GB"
 
 
@@ -92,7 +93,8 @@ def test_key_1_dials_the_partner_with_whisper_and_completes(twilio, app):
     assert dial.get("callerId") == "+4927150199999"
     assert "Frischekorb" in call.heard_text
     call.dial_ends("completed", duration=95)
-    assert call.whispers[0].startswith("Anruf über das Hausruf-Telefon der Wohnungsgenossenschaft Talblick")
+    # It names the caller, so only local audio may speak it; rendering is off here: a general line.
+    assert call.whispers[0] == "Ein Anruf über das Haustelefon der Genossenschaft."
     assert call.twiml.find("Hangup") is not None
     with app.app_context():
         stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))

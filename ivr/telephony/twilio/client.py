@@ -96,13 +96,17 @@ class TwilioRestClient:
             raise _error(exc) from exc
         return message.sid
 
-    def recent_messages(self, to: str, limit: int = 50) -> list[SentMessage]:
-        """The newest messages from our number to `to` (Twilio lists newest first)."""
+    def recent_messages(self, to: str, since: datetime | None = None, limit: int | None = None) -> list[SentMessage]:
+        """Messages from our number to `to`, newest first, page after page until one is older than since."""
+        found = []
         try:
-            found = self.client.messages.list(to=to, from_=self.from_number, limit=limit)
+            for m in self.client.messages.stream(to=to, from_=self.from_number, limit=limit, page_size=50):
+                if since is not None and m.date_created is not None and m.date_created < since:
+                    break  # Twilio lists newest first: everything after this is older too
+                found.append(SentMessage(m.sid, m.to, m.from_, m.body or "", m.status, m.date_created))
         except (TwilioRestException, requests.RequestException) as exc:
             raise _error(exc) from exc
-        return [SentMessage(m.sid, m.to, m.from_, m.body or "", m.status, m.date_created) for m in found]
+        return found
 
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Move a live call to the TwiML at url (Twilio "Modify a live call": POST Url, Method)."""

@@ -6,6 +6,10 @@ One recogniser per stream listens for that menu's words only. On a confident mat
 redirected with a REST update to /twilio/voice/speech?step=N&phrase=..., the same engine step a
 key press reaches. Keys keep working whatever happens here: a failed model, stream or REST call is
 logged and the Gather goes on; the step in the URL makes a key press and a word resolve once.
+
+The handshake is bound to one call and step: the stream URL carries the CallSid, the step and a key
+made from them with the server's secret, Twilio signs that URL, and the stream's start message must
+name the same call. A captured handshake opens no other call's stream, nor a later menu's.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ivr.engine import menu_phrases
 from ivr.engine.actions import Ask
 from ivr.flows.model import MenuNode
 from ivr.metrics import count_speech
+from ivr.privacy.keys import key_matches, server_secret, url_key
 from ivr.telephony.twilio.signature import signed_url
 from ivr.telephony.twilio.translate import MediaStream
 
@@ -45,6 +50,7 @@ class SpeechStreams:
     def __init__(self, settings, registry):
         self.settings = settings
         self.registry = registry
+        self.secret = server_secret(settings)
 
     def enabled_for(self, language: str) -> bool:
         return bool(self.settings.speech_enabled and self.settings.public_url
@@ -56,7 +62,10 @@ class SpeechStreams:
             return None
         params = (("step", str(result.step)), ("node", ask.node), ("language", result.language),
                   ("revision", result.revision))
-        return MediaStream(url=websocket_url(self.settings.public_url), name=STREAM_NAME, parameters=params)
+        query = urlencode({"call": call_sid, "step": result.step,
+                           "token": url_key(self.secret, "stream", call_sid, str(result.step))})
+        return MediaStream(url=f"{websocket_url(self.settings.public_url)}?{query}", name=STREAM_NAME,
+                           parameters=params)
 
     def stop_for(self, call_sid: str, result: StepResult) -> str | None:
         # Only a menu starts a stream, and it runs until stopped: the answer after a menu stops it
@@ -67,12 +76,13 @@ class SpeechStreams:
 class StreamSession:
     """One media stream: feeds frames to the recogniser and acts once on a match."""
 
-    def __init__(self, app: Flask, ws):
+    def __init__(self, app: Flask, ws, expected_call: str = "", expected_step: str = ""):
         self.app = app
         self.ws = ws
         self.recognizer = None
         self.call_sid = ""
         self.step = 0
+        self.expected = (expected_call, expected_step)  # from the handshake URL, checked by _check_handshake
 
     def run(self) -> None:
         while True:
@@ -98,6 +108,10 @@ class StreamSession:
     def _start(self, start: dict) -> None:
         params = start.get("customParameters") or {}
         self.call_sid = start.get("callSid", "")
+        if (self.call_sid, str(params.get("step", ""))) != self.expected:
+            log.warning("stream for call %s, step %s does not match its handshake; ignoring its audio",
+                        self.call_sid, params.get("step"))
+            return
         self.step = int(params.get("step", "0"))
         self.recognizer = self._menu_recognizer(params)
 
@@ -156,9 +170,12 @@ def _check_handshake():
     candidates = (signed_url(websocket_url(settings.public_url).rsplit(STREAM_PATH, 1)[0], request.path,
                              request.query_string),
                   signed_url(settings.public_url, request.path, request.query_string))
-    if signature and any(validator.validate(url, {}, signature) for url in candidates):
+    token_ok = key_matches(server_secret(settings), request.args.get("token", ""), "stream",
+                           request.args.get("call", ""), request.args.get("step", ""))
+    if signature and token_ok and any(validator.validate(url, {}, signature) for url in candidates):
         return None
-    log.warning("403 for media stream handshake from %s: missing or bad X-Twilio-Signature", request.remote_addr)
+    log.warning("403 for media stream handshake from %s: missing or bad X-Twilio-Signature or call key",
+                request.remote_addr)
     return Response("forbidden: bad or missing Twilio signature\n", status=403)
 
 
@@ -179,6 +196,6 @@ def init_app(app: Flask) -> None:
     @sock.route(STREAM_PATH)
     def media_stream(ws):
         try:
-            StreamSession(app, ws).run()
+            StreamSession(app, ws, request.args.get("call", ""), request.args.get("step", "")).run()
         except Exception:  # noqa: BLE001 - a broken stream must not disturb the call; keys still work
             log.exception("media stream failed")

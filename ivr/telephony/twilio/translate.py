@@ -6,6 +6,7 @@ No I/O here: REST calls live in client.py, database work in ivr.calls (STYLE.md 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlencode
@@ -54,6 +55,12 @@ def recording_event(form: Mapping[str, str]) -> Event:
     return RecordingFinished(reference=reference if seconds > 0 else None, seconds=seconds)
 
 
+def whole_seconds(value: str | None) -> int | None:
+    """A duration field as Twilio sends it ("42"); None for anything else ("²", "-1", 2**63, "4.5")."""
+    text = (value or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
 def _int(value: str | None) -> int:
     try:
         return max(0, int(str(value).strip()))
@@ -90,7 +97,7 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
             verbs.append(twiml.verb("Redirect", twiml.text(action_url("noinput", step))))
             waits = True
         elif isinstance(action, Dial):
-            whisper = "/twilio/voice/whisper?" + urlencode({"text": action.whisper, "lang": action.language})
+            whisper = _whisper_url(action.whisper, action.language, prompt_url) if action.whisper else None
             numbers = "".join(twiml.verb("Number", twiml.text(number), url=whisper if action.whisper else None)
                               for number in action.numbers)
             verbs.append(twiml.verb("Dial", numbers, action=action_url("dial", step), answer_on_bridge=True,
@@ -112,7 +119,19 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
 
 
 def _speak(segments: tuple[str, ...], language: str, prompt_url: PromptUrl) -> str:
-    return _spoken(segments, language, tuple(prompt_url(text, language) for text in segments))
+    urls = tuple(prompt_url(text, language) for text in segments)
+    # A segment without audio goes to the provider's <Say>: never with a name in it (ivr.privacy.personal).
+    sayable = getattr(prompt_url, "sayable", None)
+    if sayable is not None:
+        segments = tuple(text if url else sayable(text, language) for text, url in zip(segments, urls))
+    return _spoken(segments, language, urls)
+
+
+def _whisper_url(text: str, language: str, prompt_url: PromptUrl) -> str:
+    keyed = getattr(prompt_url, "whisper_url", None)
+    if keyed is not None:
+        return keyed(text, language)  # a key to locally rendered audio, not the text (ivr.web.prompts)
+    return "/twilio/voice/whisper?" + urlencode({"text": text, "lang": language})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -133,6 +152,18 @@ def _say(text: str, language: str) -> str:
 def whisper_twiml(text: str, language: str) -> str:
     """What the partner hears before being connected."""
     return twiml.document(_say(text, language) if text else "")
+
+
+def whisper_play_twiml(url: str | None, language: str) -> str:
+    """The whisper's locally rendered audio; without it a general line that names nobody."""
+    if url:
+        return twiml.document(twiml.verb("Play", twiml.text(url)))
+    language = language if language in GENERAL_WHISPER else "de"
+    return twiml.document(_say(GENERAL_WHISPER[language], language))
+
+
+GENERAL_WHISPER = {"de": "Ein Anruf über das Haustelefon der Genossenschaft.",
+                   "en": "A call from the cooperative's house phone."}
 
 
 def fallback_twiml(language: str, staff_number: str | None, caller_id: str | None) -> str:

@@ -8,6 +8,7 @@ library's for every kind of answer, so names and escaping stay exactly Twilio's.
 from __future__ import annotations
 
 import functools
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -24,9 +25,14 @@ def verb(tag: str, body: str = "", /, **attributes: object) -> str:
     return f"<{tag}{attrs}>{body}</{tag}>" if body else f"<{tag}{attrs} />"
 
 
+# Characters XML 1.0 does not allow at all, escaped or not (a provider field or a directory entry
+# with a control character would otherwise make the whole answer invalid XML).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def text(value: str) -> str:
     """Text content, escaped for XML."""
-    return escape(value)
+    return escape(NOT_XML.sub("", value))
 
 
 def _text(value: object) -> str:
@@ -38,7 +44,7 @@ def _text(value: object) -> str:
 # Most attributes repeat answer after answer (timeouts, keys, prompt URLs); typed, so True is not 1.
 @functools.lru_cache(maxsize=1024, typed=True)
 def _attribute(name: str, value: object) -> str:
-    return f" {_camel(name)}={quoteattr(_text(value))}"
+    return f" {_camel(name)}={quoteattr(NOT_XML.sub('', _text(value)))}"
 
 
 def _camel(name: str) -> str:

@@ -52,7 +52,7 @@ def never_dead_air(view):
 def _remember_caller(settings, reason: str) -> None:
     """Keep the caller's number even when the database is the thing that failed."""
     caller = request.form.get("From", "")
-    if not caller:  # junk or a withheld number: there is nobody to call back
+    if not caller or not request.form.get("CallSid"):  # junk, withheld, or not a call: nobody to call back
         return
     try:
         spool_missed_call(settings.data_dir, request.form.get("CallSid", ""), caller, reason)
@@ -156,7 +156,14 @@ def recorded():
 @twilio_signed
 @never_dead_air
 def whisper():
-    """What the partner hears before the caller is put through."""
+    """What the partner hears before the caller is put through; a personal whisper is audio named by a key."""
+    if "audio" in request.args:
+        urls = current_app.extensions.get("hausruf.prompt_url")
+        audio = request.args.get("audio", "")
+        ok = urls is not None and urls.whisper_key_ok(audio, request.args.get("key", ""))
+        url = urls.whisper_audio(audio) if ok else None
+        return _twiml(translate.whisper_play_twiml(url, request.args.get("lang", "de")))
+    # Whispers that name nobody (and calls dialled before an upgrade) carry their text.
     return _twiml(translate.whisper_twiml(request.args.get("text", ""), request.args.get("lang", "de")))
 
 
@@ -189,7 +196,7 @@ def status_callback():
 
     form = request.form
     try:
-        duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
+        duration = translate.whole_seconds(form.get("CallDuration"))
         session = get_session()
         with _write_lock(current_app)():
             closed = close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20],
