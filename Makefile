@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+DEMO_NUMBERS := +4927150000001=hotline,+4927150000002=wohnen
 
 .PHONY: setup demo test check bench docs clean
 
@@ -15,7 +16,7 @@ demo: setup
 	$(BIN)/hausruf db upgrade
 	$(BIN)/hausruf import data/demo
 	$(BIN)/hausruf check flows/
-	$(BIN)/hausruf demo --host $(HOST) --port $(PORT)
+	HAUSRUF_NUMBERS=$${HAUSRUF_NUMBERS:-$(DEMO_NUMBERS)} $(BIN)/hausruf demo --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/hausruf check flows/

@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ivr.calls.contexts import CachedContexts
     from ivr.directory.routing import build_context
     from ivr.flows import runtime
+    from ivr.housing import effects as housing_effects
     from ivr.tasks import web as tasks_web
     from ivr.telephony.twilio import stream, webhooks
     from ivr.web import health, metrics, prompts
@@ -49,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     # Subsystems that register their own routes and extensions.
     tasks_web.init_app(app)
+    housing_effects.init_app(app)  # after tasks: its booker hands callbacks on to theirs
     stream.init_app(app)
     prompts.init_app(app)
     if not (settings.twilio_auth_token and settings.public_url):

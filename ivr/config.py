@@ -359,6 +359,21 @@ def flow_exists(name: str, values: Mapping[str, Any]) -> str | None:
             f"{', '.join(names) or '(none in that language)'}")
 
 
+def called_numbers(raw: str) -> dict[str, str]:
+    """HAUSRUF_NUMBERS: 'NUMBER=FLOW,NUMBER=FLOW' -> {E.164: flow} (ivr.numbers)."""
+    from ivr.numbers import parse_numbers
+
+    return parse_numbers(raw)
+
+
+def numbers_flows_exist(numbers: dict[str, str], values: Mapping[str, Any]) -> str | None:
+    """Every flow HAUSRUF_NUMBERS names must exist in the flows folder (in any language)."""
+    from ivr.numbers import missing_flows
+
+    found = flow_names(Path(values["flows_dir"]), values["default_language"])
+    return missing_flows(numbers or {}, {name for name, _ in found})
+
+
 def flow_names(directory: Path, default_language: str = "de") -> set[tuple[str, str]]:
     """(name, language) of every flow file in a folder; a broken file counts by what it still says.
 
@@ -409,7 +424,10 @@ class Settings:
     flows_dir: Path = setting("HAUSRUF_FLOWS_DIR", path, PROJECT_ROOT / "flows", help="where the flow files are")
     default_language: str = setting("HAUSRUF_LANGUAGE", language_code, "de",
                                     help="flow language for callers whose language has no flow")
-    flow_name: str = setting("HAUSRUF_FLOW", text, "hotline", check=flow_exists, help="the flow that answers calls")
+    flow_name: str = setting("HAUSRUF_FLOW", text, "hotline", check=flow_exists,
+                             help="the flow that answers calls to numbers HAUSRUF_NUMBERS does not name")
+    numbers: dict[str, str] = setting("HAUSRUF_NUMBERS", called_numbers, lambda v: {}, check=numbers_flows_exist,
+                                      help="called number -> flow, e.g. +4927150000001=hotline,+4927150000002=wohnen")
     timezone: str = setting("HAUSRUF_TIMEZONE", time_zone, "Europe/Berlin",
                             help="the cooperative's time zone (opening hours, quiet hours)")
     holiday_region: str = setting("HAUSRUF_HOLIDAYS", holiday_area, "DE-NW",

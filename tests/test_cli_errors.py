@@ -28,7 +28,7 @@ def run(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("args, message", [
     (["--flow", "nosuch"], "Invalid value for '--flow': 'nosuch' is neither a flow nor a flow file; allowed: a flow "
-                           "name (hotline) or the path of a flow file"),
+                           "name (hotline, wohnen) or the path of a flow file"),
     (["--at", "tomorrow"], "Invalid value for '--at': 'tomorrow' is not a date and time; allowed: 'YYYY-MM-DD "
                            "HH:MM', e.g. '2026-03-04 10:00' (local time)"),
     (["--at", "2026-02-30 10:00"], "'2026-02-30 10:00' is not a date and time"),
@@ -62,5 +62,5 @@ def test_import_refuses_a_file_name_it_does_not_know(run, tmp_path):
     result = run("import", str(folder))
     assert result.exit_code == 2
     assert (f"{folder / 'tennants.yaml'}: not a directory file name; allowed: regions, houses, tenants, volunteers, "
-            "partners (each .yaml, .yml or .csv)") in result.output
+            "partners, projects (each .yaml, .yml or .csv)") in result.output
     assert not (tmp_path / "db.sqlite3").exists()  # nothing imported, not even the files it knows

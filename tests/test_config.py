@@ -90,7 +90,8 @@ def test_good_values_are_normalised():
 def test_the_flow_must_exist_for_the_default_language(tmp_path):
     settings, _ = load_settings(clean_env(HAUSRUF_FLOW="hotlinee"))
     assert [str(p) for p in startup_problems(settings, clean_env(HAUSRUF_FLOW="hotlinee"))] == [
-        "HAUSRUF_FLOW='hotlinee': no flow of that name in language 'de' (did you mean 'hotline'?); allowed: hotline"]
+        "HAUSRUF_FLOW='hotlinee': no flow of that name in language 'de' (did you mean 'hotline'?); "
+        "allowed: hotline, wohnen"]
     english, _ = load_settings(clean_env(HAUSRUF_LANGUAGE="fr"))
     assert "no flow of that name in language 'fr'" in str(startup_problems(english, clean_env())[0])
 

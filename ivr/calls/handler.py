@@ -35,6 +35,8 @@ from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
 from ivr.engine.actions import Action, BookCallback, Hangup, Outcome
 from ivr.engine.events import Event
 from ivr.flows.model import Flow
+from ivr.housing.actions import HOUSING_EFFECTS
+from ivr.numbers import flow_for
 
 log = logging.getLogger("hausruf.calls")
 
@@ -50,6 +52,8 @@ WriteLock = Callable[..., ContextManager]
 # at most (key, word, status, a retry). A version that moves more often than this is a loop
 # elsewhere: the webhook gives up and the caller gets the staff fallback.
 DECIDE_ATTEMPTS = 10
+# Actions written in the step's transaction by the booker (callbacks; housing counts, seekers, SMS).
+EFFECTS = (BookCallback, *HOUSING_EFFECTS)
 
 class CallChangedMeanwhile(RuntimeError):
     """The call changed under every attempt to store a step (see DECIDE_ATTEMPTS)."""
@@ -112,8 +116,8 @@ class CallHandler:
             self._reader = self._open_reader()
         return self._reader
 
-    def start(self, call_sid: str, from_number: str | None) -> StepResult:
-        """An incoming call: pick the flow by the caller's language and run it to its first wait."""
+    def start(self, call_sid: str, from_number: str | None, to_number: str | None = None) -> StepResult:
+        """An incoming call: the called number picks the flow (HAUSRUF_NUMBERS), the caller's language its file."""
         with contextlib.closing(CallStore(self.engine)) as store:
             if store.read(call_sid) is not None:  # Twilio retried the incoming-call webhook
                 return self.handle(call_sid, Resume(), None, "resume", "")
@@ -121,7 +125,8 @@ class CallHandler:
                 context = self.build_context(lambda: self.reader, from_number, self.now, self.settings)
                 tenant_id = self._tenant_id(context.caller.number)
             language = context.caller.language or self.settings.default_language
-            flow = self.flows.get(self.settings.flow_name, language, self.settings.default_language)
+            name = flow_for(self.settings.numbers, self.settings.flow_name, to_number)
+            flow = self.flows.get(name, language, self.settings.default_language)
             call = StoredCall(None, call_sid, context.caller.number or from_number, flow.name, flow.language,
                               flow.revision, {}, tenant_id=tenant_id)
             decision = self._decide(call, flow, CallState(), CallStarted(), context, "start", "")
@@ -180,7 +185,7 @@ class CallHandler:
             changes["outcome"] = f"{call.outcome}; {summary}" if call.outcome else summary
         if any(isinstance(a, Hangup) for a in actions) and call.status == "in-progress":
             changes["status"] = "completed"
-        bookings = [a for a in actions if isinstance(a, BookCallback)] if self.book_callback else []
+        bookings = [a for a in actions if isinstance(a, EFFECTS)] if self.book_callback else []
         result = StepResult(actions, new_state.steps, flow.language, new_state.node, revision=flow.revision,
                             after_menu=state.waiting == "menu")
         return _Decision(call, context, changes, bookings, result)

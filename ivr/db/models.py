@@ -298,3 +298,7 @@ class SmsMessage(Base):
     sent_at: Mapped[datetime | None]
 
     task: Mapped[CallbackTask | None] = relationship()
+
+
+# Tables kept by other packages, on the same Base so that migrations and metadata see them.
+from ivr.housing import models as _housing_models  # noqa: E402,F401

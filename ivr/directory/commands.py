@@ -14,10 +14,10 @@ from ivr.db.migrate import upgrade
 from ivr.db.models import House, Partner, Region, Tenant, Volunteer
 from ivr.directory.exporter import export_directory
 from ivr.directory.importer import DirectoryError, import_directory
-from ivr.directory.records import SCHEMAS
-from ivr.directory.sources import KINDS
+from ivr.directory.extra import all_kinds
+from ivr.directory.records import schema_of
 
-FIELDS_HELP = "\n\n".join(f"{kind}: {', '.join(fields)}" for kind, fields in SCHEMAS.items())
+FIELDS_HELP = "\n\n".join(f"{kind}: {', '.join(schema_of(kind))}" for kind in all_kinds())
 
 
 def _sessions(settings: Settings):
@@ -28,7 +28,7 @@ def _sessions(settings: Settings):
 
 @click.command(
     "import",
-    help=f"Load the directory files in DIR ({', '.join(KINDS)}; .yaml or .csv each). Every row is checked "
+    help=f"Load the directory files in DIR ({', '.join(all_kinds())}; .yaml or .csv each). Every row is checked "
     f"first; with any problem nothing is written. Re-importing updates, never duplicates.\n\nFields:\n\n{FIELDS_HELP}",
 )
 @click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -55,10 +55,11 @@ def unknown_files(folder: Path) -> list[str]:
     """A line for each data file in folder that is no directory file (a typo would otherwise be skipped)."""
     from ivr.directory.sources import SUFFIXES
 
-    allowed = ", ".join(KINDS)
+    kinds = all_kinds()
+    allowed = ", ".join(kinds)
     return [f"{path}: not a directory file name; allowed: {allowed} (each .yaml, .yml or .csv)"
             for path in sorted(folder.iterdir())
-            if path.is_file() and path.suffix in SUFFIXES and path.stem not in KINDS]
+            if path.is_file() and path.suffix in SUFFIXES and path.stem not in kinds]
 
 
 @click.command("export", help="Write the directory as YAML files into DIR, in the format `hausruf import` reads.")

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.db.models import House, Partner, Region, Tenant, Volunteer
+from ivr.directory.extra import all_kinds, extra_kinds
 from ivr.directory.fields import ALL_REGIONS
 from ivr.directory.records import COLUMNS, SCHEMAS
-from ivr.directory.sources import KINDS
 from ivr.flows.model import SERVICE_KINDS
 
 # Optional fields left out when empty, so exported files stay as short as hand-written ones.
@@ -29,7 +29,10 @@ def export_directory(session: Session, path: str | Path) -> dict[str, Path]:
     yaml.width = 120
     written = {}
     for kind, rows in directory_rows(session).items():
-        data = CommentedSeq([_mapping(row) for row in rows])
+        omit = extra_kinds()[kind].omit_when_empty if kind in extra_kinds() else OMIT_WHEN_EMPTY
+        if kind in extra_kinds() and not rows:
+            continue  # a cooperative without housing projects gets no empty projects.yaml
+        data = CommentedSeq([_mapping(row, omit) for row in rows])
         data.yaml_set_start_comment(f"Hausruf directory: {kind} (see `hausruf import --help` for the fields)")
         target = folder / f"{kind}.yaml"
         with target.open("w", encoding="utf-8") as out:
@@ -38,11 +41,11 @@ def export_directory(session: Session, path: str | Path) -> dict[str, Path]:
     return written
 
 
-def _mapping(row: dict[str, Any]) -> dict[str, Any]:
+def _mapping(row: dict[str, Any], omit: frozenset[str] | set[str] = OMIT_WHEN_EMPTY) -> dict[str, Any]:
     """Empty optional fields left out; short lists on one line, as people write them."""
     result: dict[str, Any] = {}
     for key, value in row.items():
-        if key in OMIT_WHEN_EMPTY and value == "":
+        if key in omit and value == "":
             continue
         if isinstance(value, list):
             value = CommentedSeq(value)
@@ -73,7 +76,8 @@ def directory_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
         "volunteers": [_plain("volunteers", v, phone=v.phone) for v in volunteers],
         "partners": [_plain("partners", p, id=p.id, regions=_served(p, all_regions)) for p in partners],
     }
-    return {kind: rows[kind] for kind in KINDS}
+    rows.update((name, kind.rows(session)) for name, kind in extra_kinds().items())
+    return {kind: rows[kind] for kind in all_kinds()}
 
 
 def _plain(kind: str, obj: Any, **special: Any) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import House, Partner, Region, Tenant, TenantPhone, Volunteer
+from ivr.directory.extra import all_kinds, extra_kinds
 from ivr.directory.fields import ALL_REGIONS
 from ivr.directory.records import Record, duplicate_problems, reference_problems, validate_row
-from ivr.directory.sources import KINDS, find_files, read_rows
+from ivr.directory.sources import find_files, read_rows
 from ivr.flows.problems import FlowError, Problem
 
 
@@ -35,7 +36,7 @@ class ImportReport:
         return [
             f"{kind}: {self.created[kind]} new, {self.updated[kind]} updated, {self.unchanged[kind]} unchanged"
             f" ({self.files[kind].name})"
-            for kind in KINDS
+            for kind in all_kinds()
             if kind in self.files
         ]
 
@@ -48,6 +49,7 @@ def import_directory(session: Session, path: str | Path) -> ImportReport:
     records, files = load_records(session, Path(path))
     report = ImportReport(files=files)
     writers = {"regions": _region, "houses": _house, "tenants": _tenant, "volunteers": _volunteer, "partners": _partner}
+    writers.update((name, kind.write) for name, kind in extra_kinds().items())
     for index, record in enumerate(records):
         outcome = writers[record.kind](session, record)
         getattr(report, outcome)[record.kind] += 1

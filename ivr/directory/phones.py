@@ -38,6 +38,19 @@ def caller_number(text: str | None, region: str = DEFAULT_REGION) -> str | None:
         return None
 
 
+SMS_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def takes_sms(number: str | None) -> bool:
+    """Whether a number can receive SMS: a mobile number (German landlines mostly cannot)."""
+    if not number:
+        return False
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(number, DEFAULT_REGION)) in SMS_TYPES
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def mask(number: str | None) -> str:
     """For logs: '+49271123456' -> '+49 271 ***56'; country and area code stay, the person does not."""
     if not number:

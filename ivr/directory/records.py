@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ivr.directory import fields as f
+from ivr.directory.extra import extra_kinds
+from ivr.directory.extra import reference_problems as extra_reference_problems
 from ivr.directory.sources import Row
 from ivr.flows.problems import Problem
 
@@ -116,7 +118,7 @@ class Record:
 
 def validate_row(row: Row) -> tuple[Record | None, list[Problem]]:
     """Parse every field of one row; unknown fields and missing required ones are problems too."""
-    schema = SCHEMAS[row.kind]
+    schema = schema_of(row.kind)
     problems = [
         Problem(row.path, row.line, f"unknown field '{name}' in {row.kind}; expected one of: {', '.join(schema)}")
         for name in row.values
@@ -147,7 +149,7 @@ def duplicate_problems(records: list[Record]) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[tuple[str, str], Record] = {}
     for record in records:
-        key_field = NATURAL_KEYS[record.kind]
+        key_field = NATURAL_KEYS.get(record.kind) or extra_kinds()[record.kind].natural_key
         keys = record[key_field] if isinstance(record[key_field], tuple) else (record[key_field],)
         for key in keys:
             first = seen.setdefault((record.kind, key), record)
@@ -163,16 +165,21 @@ def reference_problems(records: list[Record], known: dict[str, set[str]]) -> lis
     problems: list[Problem] = []
     for record in records:
         if record.kind == "houses" and record["region"] not in known["regions"]:
-            problems.append(record.problem(_unknown("region", record["region"], known["regions"])))
+            problems.append(record.problem(unknown("region", record["region"], known["regions"])))
         if record.kind in ("tenants", "volunteers") and record["house"] not in known["houses"]:
-            problems.append(record.problem(_unknown("house", record["house"], known["houses"])))
+            problems.append(record.problem(unknown("house", record["house"], known["houses"])))
         if record.kind == "partners":
             for region in record["regions"]:
                 if region != f.ALL_REGIONS and region not in known["regions"]:
-                    problems.append(record.problem(_unknown("region", region, known["regions"])))
-    return problems
+                    problems.append(record.problem(unknown("region", region, known["regions"])))
+    return problems + extra_reference_problems(records, known)
 
 
-def _unknown(what: str, value: str, known: set[str]) -> str:
+def schema_of(kind: str) -> dict[str, tuple[Parser, Any]]:
+    """The fields of a built-in or an extra kind (ivr.directory.extra)."""
+    return SCHEMAS.get(kind) or extra_kinds()[kind].schema
+
+
+def unknown(what: str, value: str, known: set[str]) -> str:
     listed = ", ".join(sorted(known)) or "(none yet)"
     return f"unknown {what} '{value}'; known {what}s: {listed}"

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.db.models import House, Partner, Region, Tenant, TenantPhone, Volunteer, partner_regions
-from ivr.directory.phones import caller_number
+from ivr.directory.phones import caller_number, takes_sms
 from ivr.engine.context import Caller, CallContext, ServiceStatus
 from ivr.flows.model import SERVICE_KINDS
+from ivr.housing.directory import active_projects
 from ivr.hours import DESCRIBED_LANGUAGES, OpeningHours, describe_moment, in_quiet_hours
 
 
@@ -32,6 +33,8 @@ def build_context(session: Session, caller: str | None, now_utc: datetime, setti
         volunteer_numbers=volunteer_numbers(session, who.house_id, local),
         staff_number=settings.staff_number,
         public_holiday=holiday,
+        projects=active_projects(session),
+        caller_takes_sms=takes_sms(who.number),
     )
 
 

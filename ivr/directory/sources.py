@@ -38,7 +38,9 @@ def find_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     problems: list[Problem] = []
     if not folder.is_dir():
         return {}, [Problem(str(folder), 0, "not a directory")]
-    for kind in KINDS:
+    from ivr.directory.extra import all_kinds
+
+    for kind in all_kinds():
         candidates = [folder / f"{kind}{suffix}" for suffix in SUFFIXES if (folder / f"{kind}{suffix}").is_file()]
         if len(candidates) > 1:
             names = ", ".join(p.name for p in candidates)
@@ -46,7 +48,7 @@ def find_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
         elif candidates:
             found[kind] = candidates[0]
     if not found and not problems:
-        expected = ", ".join(f"{k}.yaml" for k in KINDS)
+        expected = ", ".join(f"{k}.yaml" for k in all_kinds())
         problems.append(Problem(str(folder), 0, f"no directory files found; expected some of {expected} (or .csv)"))
     return found, problems
 

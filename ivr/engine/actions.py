@@ -23,6 +23,7 @@ class Ask:
     timeout_seconds: int
     keys: tuple[str, ...]
     phrases: tuple[str, ...]
+    finish_on_key: str | None = None  # a number entry: keys until this one (`#`), not a single key
 
 
 @dataclass(frozen=True)
@@ -72,4 +73,4 @@ class Outcome:
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-Action = Say | Ask | Dial | Record | BookCallback | Hangup | Outcome
+Action = Say | Ask | Dial | Record | BookCallback | Hangup | Outcome  # and ivr.housing.actions

@@ -6,9 +6,14 @@ from ivr.engine.context import CallContext
 from ivr.flows.model import Test
 
 
-def holds(test: Test, context: CallContext) -> bool:
-    """True when the test is met for this caller now."""
+def holds(test: Test, context: CallContext, answers: dict | None = None) -> bool:
+    """True when the test is met for this caller now (and, for answer tests, with these answers)."""
     caller = context.caller
+    if test.kind == "answer":
+        name, expected = test.value
+        given = (answers or {}).get(name)
+        values = given if isinstance(given, (list, tuple)) else (given,)
+        return any(str(v) in expected for v in values if v is not None)
     if test.kind == "known":
         return caller.known == bool(test.value)
     if test.kind == "house":

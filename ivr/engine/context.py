@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,21 @@ class CallContext:
     staff_number: str | None = None
     hotline_name: str = "Hausruf"
     public_holiday: bool = False
+    projects: tuple = ()  # housing projects (ivr.housing.ranking.Project) a match node ranks
+    caller_takes_sms: bool = False  # the caller's number can receive SMS (a mobile number)
 
     def service(self, kind: str) -> ServiceStatus:
         """Status for a service kind; unknown kinds are unavailable."""
         return self.services.get(kind) or ServiceStatus(kind=kind, status="unavailable")
 
-    def template_variables(self, service_kind: str | None) -> TemplateVariables:
+    def template_variables(self, service_kind: str | None, answers: dict | None = None) -> TemplateVariables:
         """What a prompt template reads at this step (the service is the one the call is dealing with)."""
         return TemplateVariables(
             caller=self.caller,
             service=self.service(service_kind) if service_kind else None,
             hotline=self.hotline_name,
             now=self.now,
+            answers=answers if answers is not None else {},
         )
 
 
@@ -78,6 +82,7 @@ class TemplateVariables:
     service: ServiceStatus | None  # None until the call reaches a node that names a service
     hotline: str
     now: datetime
+    answers: dict[str, Any]  # what the call's ask nodes stored; the flow declares the keys
 
     def as_dict(self) -> dict:
         """The variables as Jinja2 takes them (the dataclasses stay objects, not dicts)."""

@@ -21,6 +21,12 @@ from ivr.engine.emergency import is_emergency_number
 from ivr.engine.words import normalise, repeat_words
 from ivr.flows import model as m
 from ivr.flows.templates import render
+from ivr.housing.actions import BookProjectCallback, HousingMatched, SendDetails
+from ivr.housing.ranking import Seeker, rank
+from ivr.housing.vocabulary import ANY, budget_band
+from ivr.housing.wording import said_closest, said_matches
+
+DIGIT_KEYS = tuple("0123456789")
 
 # Nodes that run without waiting (say, goto, condition, callback) may chain, but a flow whose
 # chain never reaches a waiting node would spin forever; the checker cannot see every runtime path.
@@ -45,11 +51,13 @@ def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) 
         step.actions.append(Outcome("error", f"unknown node '{state.node}'"))
         return step.run(state.at(flow.globals["person"].goto))
     if isinstance(event, Resume):
-        if state.waiting == "menu" and isinstance(node, m.MenuNode):
+        if state.waiting == "menu" and isinstance(node, (m.MenuNode, m.AskNode)):
             return step._repeat(state, node)
         return step.run(state.at(state.node))
     if state.waiting == "menu" and isinstance(node, m.MenuNode):
         return step.on_menu(state, node, event)
+    if state.waiting == "menu" and isinstance(node, m.AskNode):
+        return step.on_ask(state, node, event)
     if state.waiting == "dial" and isinstance(node, m.ConnectNode):
         return step.on_dial(state, node, event)
     if state.waiting == "record" and isinstance(node, m.MessageNode):
@@ -68,9 +76,13 @@ def menu_phrases(flow: m.Flow, node: m.MenuNode) -> tuple[str, ...]:
     return tuple(dict.fromkeys(phrases))
 
 
-def _choices(flow: m.Flow, node: m.MenuNode) -> tuple[m.Option, ...]:
-    """A menu's own options, then the global ones reachable from every menu."""
-    return node.options + tuple(flow.globals[name] for name in m.GLOBAL_NAMES if name in flow.globals)
+def _choices(flow: m.Flow, node: m.MenuNode | m.AskNode) -> tuple[m.Option | m.Choice, ...]:
+    """A menu's (or question's) own options, then the global ones reachable from every menu."""
+    return node.options + _globals(flow)
+
+
+def _globals(flow: m.Flow) -> tuple[m.Option, ...]:
+    return tuple(flow.globals[name] for name in m.GLOBAL_NAMES if name in flow.globals)
 
 
 class _Step:
@@ -81,6 +93,7 @@ class _Step:
         self.context = context
         self.actions: list[Action] = []
         self.service: str | None = None  # set from the state as nodes run
+        self.answers: dict = {}  # set from the state as nodes run
         self._cached_variables: dict | None = None  # built for _variables_service
         self._variables_service: str | None = None
 
@@ -91,6 +104,7 @@ class _Step:
         if self._cached_variables is None or self._variables_service != self.service:
             self._cached_variables = self.context.template_variables(self.service).as_dict()
             self._variables_service = self.service
+        self._cached_variables["answers"] = self.answers
         return self._cached_variables
 
     def _segments(self, prompt: m.Prompt | None) -> tuple[str, ...]:
@@ -113,14 +127,18 @@ class _Step:
         for _ in range(MAX_CHAIN):
             node = self.flow.nodes[state.node]
             self.service = state.service
+            self.answers = state.answers
             if emergency is not None and node.id == emergency.goto:
                 # The advice comes first however the path is reached (key, word, or a goto from any
                 # node), so no edit of the emergency node can put anything before it.
                 self.say(emergency.advice)
             handler = getattr(self, f"_run_{type(node).__name__}")
+            self._changes = {}
             next_id, waiting = handler(node, state)
             if self.service != state.service:
                 state = state.evolve(service=self.service)
+            if self._changes:
+                state = state.evolve(**self._changes)
             if waiting is not None:
                 return state.at(node.id, waiting=waiting), self.actions
             if next_id is None:
@@ -139,7 +157,7 @@ class _Step:
 
     def _run_ConditionNode(self, node: m.ConditionNode, state):
         for branch in node.branches:
-            if holds(branch.test, self.context):
+            if holds(branch.test, self.context, state.answers):
                 return branch.goto, None
         return node.otherwise, None
 
@@ -149,6 +167,8 @@ class _Step:
         return None, None
 
     def _run_CallbackNode(self, node: m.CallbackNode, state):
+        if node.audience == "project":
+            return self._project_callback(node, state)
         audience, topic = self._audience(node.audience), self._text(node.topic, node)
         self.actions.append(BookCallback(node=node.id, audience=audience, topic=topic))
         self.actions.append(Outcome("callback", audience, (("topic", topic),)))
@@ -172,6 +192,83 @@ class _Step:
                                 timeout_seconds=node.timeout, keys=keys,
                                 phrases=menu_phrases(self.flow, node)))
         return node.id, "menu"
+
+    def _run_AskNode(self, node: m.AskNode, state, lead: tuple[str, ...] = ()):
+        segments = lead + self._segments(node.prompt)
+        for choice in _choices(self.flow, node) if node.options else ():
+            segments += self._segments(choice.say)
+        segments += self._segments(node.closing) if node.options else ()
+        phrases = [p for c in _choices(self.flow, node) for p in c.phrases] if node.options else \
+            [p for g in _globals(self.flow) for p in g.phrases]
+        phrases += repeat_words(self.flow.language)
+        if node.number is not None:
+            keys, finish = DIGIT_KEYS + ("*", "#"), "#"
+        else:
+            keys, finish = tuple(c.key for c in _choices(self.flow, node)), None
+            keys += (node.repeat_key,) if node.repeat_key else ()
+        self.actions.append(Ask(node=node.id, segments=segments, language=self.flow.language,
+                                timeout_seconds=node.timeout, keys=keys, phrases=tuple(dict.fromkeys(phrases)),
+                                finish_on_key=finish))
+        return node.id, "menu"
+
+    def _run_MatchNode(self, node: m.MatchNode, state):
+        seeker = self._seeker(node, state.answers)
+        ranking = rank(self.context.projects, seeker)
+        if ranking.found:
+            self.say(node.prompt)
+            segments, said = said_matches(ranking.matches, self.flow.language), ranking.matches
+        else:
+            self.say(node.none_prompt)
+            segments, said = said_closest(ranking.closest, self.flow.language), ranking.closest
+        if segments:
+            self.actions.append(Say(segments, self.flow.language))
+        ids = tuple(s.project.id for s in said)
+        keep = bool(node.consent) and _yes(state.answers.get(node.consent))
+        # A caller who hears the results again is counted once.
+        self.actions.append(HousingMatched(node=node.id, seeker=seeker, projects=ids, found=ranking.found,
+                                           answers=_answer_items(state.answers), keep=keep,
+                                           count=not state.housing_counted))
+        self.actions.append(Outcome("housing_match" if ranking.found else "housing_no_match", " ".join(ids),
+                                    (("kept", "yes" if keep else "no"),)))
+        self._changes = {"matched": list(ids) if ranking.found else [], "housing_counted": True}
+        return (node.found if ranking.found else node.none), None
+
+    def _seeker(self, node: m.MatchNode, answers: dict) -> Seeker:
+        def answer(criterion: str):
+            value = answers.get(node.criteria.get(criterion, ""))
+            return None if value in (None, ANY, "", [], ()) else value
+
+        def several(criterion: str) -> frozenset[str]:
+            value = answer(criterion)
+            return frozenset([value] if isinstance(value, str) else value or ())
+
+        budget = answer("budget")
+        if isinstance(budget, int) or (isinstance(budget, str) and budget.isdigit()):
+            budget = budget_band(int(budget))
+        return Seeker(region=answer("region"), needs=several("needs"), budget=budget, timing=answer("timing"),
+                      kind=answer("kind"), wishes=several("wishes"))
+
+    def _run_SendDetailsNode(self, node: m.SendDetailsNode, state):
+        projects = tuple(state.matched)
+        if not projects or not self.context.caller_takes_sms:
+            self.actions.append(Outcome("no_sms", "nothing matched" if not projects else "number takes no SMS"))
+            return node.no_sms, None
+        self.actions.append(SendDetails(node=node.id, projects=projects, language=self.flow.language))
+        self.actions.append(Outcome("details_sms", " ".join(projects)))
+        self.say(node.prompt)
+        return node.next, None
+
+    def _project_callback(self, node: m.CallbackNode, state):
+        if not _yes(state.answers.get(node.consent)):
+            # Without consent nothing is passed on: not the answers, not even the caller's number.
+            self.actions.append(Outcome("no_consent", node.id))
+            return node.no_consent or node.next, None
+        project = state.matched[0] if state.matched else None
+        self.actions.append(BookProjectCallback(node=node.id, project=project, answers=_answer_items(state.answers),
+                                                language=self.flow.language))
+        self.actions.append(Outcome("callback", "project" if project else "staff", (("project", project or "-"),)))
+        self.say(node.prompt)
+        return node.next, None
 
     def _run_ConnectNode(self, node: m.ConnectNode, state):
         target = node.target
@@ -225,38 +322,90 @@ class _Step:
     # -- answers to waiting nodes ---------------------------------------------------------------
 
     def on_menu(self, state: CallState, node: m.MenuNode, event: Event):
+        chosen, answered = self._heard(state, node, event, _choices(self.flow, node))
+        if answered is not None:
+            return answered
+        if chosen is None:
+            return self._retry(state, node, node.no_match, "no_match")
+        return self._follow(state, node, chosen)
+
+    def _heard(self, state: CallState, node: m.MenuNode | m.AskNode, event: Event, pool):
+        """(the option of pool a key or word picks, None) or (None, the step when it repeats or retries)."""
         if isinstance(event, DigitsPressed):
             key = event.digits.strip()[:1]
             if key and key == node.repeat_key:
-                return self._repeat(state, node)
-            chosen = next((o for o in _choices(self.flow, node) if o.key == key), None)
-        elif isinstance(event, WordsSpoken):
+                return None, self._repeat(state, node)
+            return next((o for o in pool if o.key == key), None), None
+        if isinstance(event, WordsSpoken):
             heard = normalise(event.text)
             if heard in {normalise(w) for w in repeat_words(self.flow.language)}:
-                return self._repeat(state, node)
-            chosen = next((o for o in _choices(self.flow, node)
-                           if heard in {normalise(p) for p in o.phrases}), None)
-        elif isinstance(event, NoInput):
-            return self._retry(state, node, node.no_input, "no_input")
-        else:
-            return self._repeat(state, node)
-        if chosen is None:
-            return self._retry(state, node, node.no_match, "no_match")
-        if chosen is self.flow.globals.get("emergency"):
-            self.actions.append(Outcome("emergency", node.id))
-        return self.run(state.at(chosen.goto))
+                return None, self._repeat(state, node)
+            return next((o for o in pool if heard in {normalise(p) for p in o.phrases}), None), None
+        if isinstance(event, NoInput):
+            return None, self._retry(state, node, node.no_input, "no_input")
+        return None, self._repeat(state, node)
 
-    def _repeat(self, state: CallState, node: m.MenuNode):
-        self._run_MenuNode(node, state)
+    def _ask_again(self, node: m.MenuNode | m.AskNode, state: CallState, lead: tuple[str, ...] = ()) -> None:
+        self.answers = state.answers
+        if isinstance(node, m.AskNode):
+            self._run_AskNode(node, state, lead=lead)
+        else:
+            self._run_MenuNode(node, state, lead=lead)
+
+    def _repeat(self, state: CallState, node: m.MenuNode | m.AskNode):
+        self._ask_again(node, state)
         return state.evolve(node=node.id, waiting="menu"), self.actions
 
-    def _retry(self, state: CallState, node: m.MenuNode, retry: m.Retry, counter: str):
+    def _retry(self, state: CallState, node: m.MenuNode | m.AskNode, retry: m.Retry, counter: str):
         count = getattr(state, counter) + 1
         if count > retry.retries:
             self.actions.append(Outcome(f"{counter}_exhausted", node.id))
             return self.run(state.at(retry.then))
-        self._run_MenuNode(node, state, lead=self._segments(retry.prompt))
+        self._ask_again(node, state, lead=self._segments(retry.prompt))
         return state.evolve(waiting="menu", **{counter: count}), self.actions
+
+    def on_ask(self, state: CallState, node: m.AskNode, event: Event):
+        """An answer to a question: a choice, a number ended with #, or a global (`*` then its key in numbers)."""
+        if node.number is not None and isinstance(event, DigitsPressed):
+            return self._on_number(state, node, event.digits.strip())
+        # Spoken words during a number entry can still reach the globals and repeat the question.
+        pool = _choices(self.flow, node) if node.options else _globals(self.flow)
+        chosen, answered = self._heard(state, node, event, pool)
+        if answered is not None:
+            return answered
+        if chosen is None:
+            return self._retry(state, node, node.no_match, "no_match")
+        if isinstance(chosen, m.Choice):
+            return self._store(state, node, chosen.value if isinstance(chosen.value, str) else list(chosen.value))
+        return self._follow(state, node, chosen)
+
+    def _on_number(self, state: CallState, node: m.AskNode, keys: str):
+        keys = keys.rstrip("#")
+        if keys.startswith("*"):
+            # During a number entry 0 and 9 are digits: `*` then the key reaches a global; `*` alone repeats.
+            rest = keys[1:].lstrip("*")
+            if not rest:
+                return self._repeat(state, node)
+            chosen = next((g for g in _globals(self.flow) if g.key == rest[:1]), None)
+            if chosen is None:
+                return self._retry(state, node, node.no_match, "no_match")
+            return self._follow(state, node, chosen)
+        if not keys:
+            return self._retry(state, node, node.no_input, "no_input")
+        if not keys.isdigit() or not node.number.low <= int(keys) <= node.number.high:
+            return self._retry(state, node, node.no_match, "no_match")
+        return self._store(state, node, int(keys))
+
+    def _store(self, state: CallState, node: m.AskNode, value):
+        state = state.evolve(answers={**state.answers, node.answer: value})
+        self.actions.append(Outcome("answer", node.answer))
+        return self.run(state.at(node.next))
+
+    def _follow(self, state: CallState, node, chosen: m.Option):
+        """Go where an option (or a global) leads; the emergency path is noted in the call's outcome."""
+        if chosen is self.flow.globals.get("emergency"):
+            self.actions.append(Outcome("emergency", node.id))
+        return self.run(state.at(chosen.goto))
 
     def on_dial(self, state: CallState, node: m.ConnectNode, event: Event):
         if not isinstance(event, DialFinished):
@@ -280,3 +429,14 @@ class _Step:
                                          recording=event.reference))
         self.actions.append(Outcome("callback", audience, (("topic", topic), ("message", "yes"))))
         return self.run(state.at(node.next))
+
+
+def _yes(value) -> bool:
+    """A consent answer: only an explicit yes counts."""
+    return isinstance(value, str) and value.strip().lower() in ("yes", "ja")
+
+
+def _answer_items(answers: dict) -> tuple[tuple[str, str], ...]:
+    """Answers as plain text pairs, for the seeker's record and the project's SMS."""
+    return tuple((name, "+".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value))
+                 for name, value in answers.items())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -17,6 +17,9 @@ class CallState:
     finished: bool = False
     steps: int = 0
     service: str | None = None  # service kind the call last tried to reach; prompts may speak of it
+    answers: dict[str, Any] = field(default_factory=dict, hash=False)  # what ask nodes stored: {{ answers.town }}
+    housing_counted: bool = False  # this call was counted in the anonymous housing demand
+    matched: list[str] = field(default_factory=list, hash=False)  # housing project ids the last match node named, best first
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping for JSON storage."""

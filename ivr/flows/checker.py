@@ -52,6 +52,30 @@ def check_menu(menu: MenuNode, at: Cursor, globals_: dict[str, Option], language
         )
 
 
+# How a prompt names the star key, per flow language (a number entry's way to the globals is `*` then the key).
+STAR_WORDS = {"de": ("stern", "sternchen"), "en": ("star",)}
+
+
+def check_ask(ask, at: Cursor, globals_: dict[str, Option], language: str) -> None:
+    """A choice is checked like a menu; during a number entry 0 and 9 are digits, so the prompt must say
+    how a person and the emergency advice stay reachable: by a spoken keyword, or by `*` then the key."""
+    if ask.options:
+        check_menu(ask, at, globals_, language)
+        return
+    raw = " ".join(ask.prompt.segments)
+    text = normalise(raw)
+    words = text.split()
+    star = "*" in raw or any(w in words for w in STAR_WORDS.get(language, ()))
+    for name, option in globals_.items():
+        by_word = any(f" {normalise(k)} " in f" {text} " for k in option.phrases)
+        by_key = star and option.key in words
+        if not (by_word or by_key):
+            (at / "prompt").error(
+                f"during a number entry '{option.key}' is a digit: the prompt must say how to reach global "
+                f"'{name}', by `*` then '{option.key}' (e.g. \"Stern und dann die {option.key}\") or by saying "
+                f"'{option.keywords[0]}'")
+
+
 def check_globals(globals_: dict[str, Option], at: Cursor, language: str) -> None:
     """The person and emergency options must not share a key or a spoken phrase, nor use a repeat word."""
     person, emergency = globals_["person"], globals_["emergency"]

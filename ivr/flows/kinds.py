@@ -9,9 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.flows.checker import check_globals, check_menu
+from ivr.flows.checker import check_ask, check_globals, check_menu
 from ivr.flows.model import (
     AUDIENCES,
+    MATCH_CRITERIA,
+    AskNode,
+    Choice as AskChoice,
+    MatchNode,
+    NumberEntry,
+    SendDetailsNode,
     FORMAT_VERSION,
     SERVICE_KINDS,
     TEST_KINDS,
@@ -60,6 +66,44 @@ AUDIENCE = Choice(AUDIENCES, "audience")
 PROMPT = PromptText()
 NODE_ID_PATTERN = "[A-Za-z0-9_-]+"
 NODE_ID = Text("node id", NODE_ID_PATTERN, "use letters, digits, '-' and '_'")
+ANSWER_NAME = Text("answer name", "[a-z][a-z0-9_]*", "use lowercase letters, digits and '_', like 'town'")
+
+
+class AnswerValue(FieldType):
+    """What a choice stores: a text, or a list of texts (empty for 'none of these')."""
+
+    label = "text or list of texts"
+
+    def convert(self, value: Any, at: Cursor) -> Any:
+        if isinstance(value, list):
+            texts = [Text().convert(item, at / index) for index, item in enumerate(value)]
+            return INVALID if INVALID in texts else tuple(texts)
+        return Text().convert(value, at)
+
+    def json_schema(self) -> dict[str, Any]:
+        text = {"type": "string", "minLength": 1}
+        return {"anyOf": [text, {"type": "array", "items": text}]}
+
+
+class AnswerTest(FieldType):
+    """`{town: siegen}`: the answer has this value (or one of these; a list answer contains it)."""
+
+    label = "mapping of one answer name to its value"
+
+    def convert(self, value: Any, at: Cursor) -> Any:
+        if not isinstance(value, dict) or len(value) != 1:
+            return self.wrong(value, at)
+        (name, expected), = value.items()
+        name = ANSWER_NAME.convert(name, at / name)
+        expected = OneOrMore().convert(expected, at / str(name))
+        return INVALID if INVALID in (name, expected) else (name, expected)
+
+    def expected(self) -> str:
+        return "expected a mapping of one answer name to its value, e.g. {consent: 'yes'}"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "object", "minProperties": 1, "maxProperties": 1,
+                "additionalProperties": OneOrMore().json_schema()}
 
 
 class TargetType(FieldType):
@@ -106,6 +150,7 @@ class TestType(FieldType):
         "hours": Hours(),
         "service_available": SERVICE,
         "service_open": SERVICE,
+        "answer": AnswerTest(),
     }
     DOCS = {
         "known": "the caller's number is in the directory",
@@ -115,6 +160,7 @@ class TestType(FieldType):
         "hours": "now is within these opening hours, e.g. `Mo-Fr 08:00-18:00; PH off`",
         "service_available": "a partner of this service kind serves the caller's area",
         "service_open": "that partner serves the caller's area and is open now",
+        "answer": "an answer of the call has this value, e.g. `{answer: {consent: 'yes'}}` (an `ask` node must store it first)",
     }
     def convert(self, value: Any, at: Cursor) -> Any:
         if not isinstance(value, dict) or len(value) != 1:
@@ -185,6 +231,37 @@ RETRY = Record(
     ),
     build=lambda v, at: Retry(where=at.where, **v),
 )
+CHOICE = Record(
+    "choice",
+    (
+        Field("key", Key(), "the telephone key that picks it", required=True),
+        Field("value", AnswerValue(), "what is stored as the answer (a list for several, `[]` for none)", required=True),
+        Field("keywords", Words(allow_empty=False), "words the caller can say to pick it", required=True),
+        Field("synonyms", Words(allow_empty=True), "more words that pick it", default=()),
+        Field("say", PROMPT, "how the choice is announced after the question"),
+    ),
+    build=lambda v, at: AskChoice(where=at.where, **v),
+)
+NUMBER = Record(
+    "number entry",
+    (
+        Field("min", Integer(0, 999999), "the smallest number accepted", required=True, attr="low"),
+        Field("max", Integer(0, 999999), "the largest number accepted", required=True, attr="high"),
+    ),
+    build=lambda v, at: NumberEntry(where=at.where, **v),
+)
+CRITERIA = Record(
+    "criteria",
+    tuple(Field(name, ANSWER_NAME, doc) for name, doc in zip(MATCH_CRITERIA, (
+        "answer naming the region (a region id, or `any`): hard need",
+        "answer naming the kind of living (multi_generation, seniors, shared_flat, cooperative): ranks higher",
+        "answer listing needed features (step_free, care, lift ...): hard needs",
+        "answer listing wished-for features (garden, pets ...): rank higher",
+        "answer with the monthly budget in euros (or a band low/medium/high): hard need",
+        "answer `soon` (a flat must be free) or `later` (an open waiting list will do): hard need",
+    ))),
+    build=lambda v, at: {k: val for k, val in v.items() if val is not None},
+)
 BRANCH = Record(
     "branch",
     (
@@ -222,6 +299,31 @@ def _kind(name: str, description: str, example: str, model: type, fields: tuple[
 def _check_menu(menu: MenuNode, at: Cursor) -> None:
     globals_ = at.collector.settings.get("globals")
     check_menu(menu, at, globals_ or {}, at.collector.settings.get("language", ""))
+
+
+def _check_ask(node: AskNode, at: Cursor) -> None:
+    if (node.number is None) == (not node.options):
+        at.error("an ask node has either 'options' (a choice) or 'number' (a number ended with #), not both or none")
+        return
+    # Templates may read the answer as answers.<name> (checked against what the asks declare).
+    declared = at.collector.declared
+    declared["answers"] = tuple(sorted(set(declared.get("answers", ())) | {node.answer}))
+    check_ask(node, at, at.collector.settings.get("globals") or {}, at.collector.settings.get("language", ""))
+
+
+def _check_callback(node: CallbackNode, at: Cursor) -> None:
+    if node.audience == "project" and node.consent is None:
+        at.error("a callback for a project passes the caller's answers on: name the answer that holds the "
+                 "caller's consent in 'consent'")
+    if node.audience != "project":
+        for name in ("consent", "no_consent"):
+            if getattr(node, name) is not None:
+                at.error(f"'{name}' is only for 'for: project'", key=name)
+
+
+def _check_match(node: MatchNode, at: Cursor) -> None:
+    if not node.criteria:
+        (at / "criteria").error(f"name at least one answer to match by; allowed: {', '.join(MATCH_CRITERIA)}")
 
 
 def _check_connect(node: ConnectNode, at: Cursor) -> None:
@@ -327,7 +429,11 @@ it_help:
                 Field("topic", TemplateLine(), "what the task is about, as the SMS names it (may use variables)", required=True),
                 Field("prompt", PROMPT, "the confirmation the caller hears"),
                 Field("next", NodeRef(), "the node that follows", required=True),
+                Field("consent", ANSWER_NAME, "`for: project` only: the answer that must be `yes` (consent to pass "
+                                              "the caller's answers on to the project)"),
+                Field("no_consent", NodeRef(), "`for: project` only: where to go without that consent; default: `next`"),
             ),
+            _check_callback,
         ),
         _kind(
             "message",
@@ -368,6 +474,99 @@ route:
             (
                 Field("branches", ListOf(BRANCH), "tests in order", required=True),
                 Field("else", NodeRef(), "where to go when no test holds", required=True, attr="otherwise"),
+            ),
+        ),
+        _kind(
+            "ask",
+            "Ask a question and store the answer under a name: a choice by key or spoken word, or a number typed "
+            "on the keypad and ended with `#`. Prompts, conditions and match nodes read it as `answers.<name>`.",
+            """
+ask_town:
+  kind: ask
+  answer: town
+  prompt: "In welchem Ort möchten Sie wohnen?"
+  options:
+    - {key: "1", value: siegen, keywords: [siegen], say: "Siegen: die 1."}
+    - {key: "2", value: any, keywords: [egal], say: "Egal wo: die 2."}
+  next: ask_budget
+  no_input: {then: person}
+  no_match: {then: person}
+ask_budget:
+  kind: ask
+  answer: budget
+  prompt: "Wie viel Miete können Sie höchstens zahlen? Tippen Sie den Betrag in Euro und dann die Raute. Einen Menschen erreichen Sie mit Stern und dann der 0, den Notfall mit Stern und dann der 9."
+  number: {min: 100, max: 5000}
+  next: goodbye
+  no_input: {then: person}
+  no_match: {prompt: "Bitte einen Betrag zwischen 100 und 5000 Euro.", then: person}
+""",
+            AskNode,
+            (
+                Field("answer", ANSWER_NAME, "the name the answer is stored under", required=True),
+                Field("prompt", PROMPT, "the question; the choices' `say` follow it", required=True),
+                Field("options", ListOf(CHOICE), "the choices (the globals person and emergency are added)", default=()),
+                Field("number", NUMBER, "ask for a number ended with `#` instead; during it `*` then a global's key "
+                                        "reaches that global, and the prompt must say so"),
+                Field("next", NodeRef(), "the node that follows once the answer is stored", required=True),
+                Field("timeout", Integer(1, 60), "seconds to wait for a key or a word", default=FromDefaults("timeout")),
+                Field("repeat_key", Key(DIGITS + ("*", "#"), "`*`, `#` or a digit"), "the key that repeats the question (choices only)", default="*"),
+                Field("closing", PROMPT, "said last, after every choice and the globals (choices only)"),
+                Field("no_input", RETRY, "what to do when the caller says and presses nothing", required=True),
+                Field("no_match", RETRY, "what to do when the key, word or number is not an answer", required=True),
+            ),
+            _check_ask,
+        ),
+        _kind(
+            "match",
+            "Rank the housing projects of the directory against the caller's answers (hard needs filter, wishes "
+            "rank, ties go to free flats) and say the best three; when nothing fits, say so and what came closest.",
+            """
+ask_needs:
+  kind: ask
+  answer: needs
+  prompt: "Brauchen Sie eine stufenlose Wohnung? Ja: die 1. Nein: die 2."
+  options:
+    - {key: "1", value: [step_free], keywords: [ja]}
+    - {key: "2", value: [], keywords: [nein]}
+  next: find
+  no_input: {then: person}
+  no_match: {then: person}
+find:
+  kind: match
+  criteria: {needs: needs}
+  prompt: "Diese Wohnprojekte passen zu Ihren Angaben."
+  none_prompt: "Leider passt kein Wohnprojekt zu allen Ihren Angaben."
+  found: goodbye
+  none: person
+""",
+            MatchNode,
+            (
+                Field("criteria", CRITERIA, "which answer gives which criterion", required=True),
+                Field("prompt", PROMPT, "said before the projects that fit"),
+                Field("none_prompt", PROMPT, "said when nothing fits, before what came closest"),
+                Field("consent", ANSWER_NAME, "the answer that must be `yes` before the caller's answers are stored; "
+                                              "without it only an anonymous count is kept"),
+                Field("found", NodeRef(), "where to go after the projects that fit", required=True),
+                Field("none", NodeRef(), "where to go when nothing fits", required=True),
+            ),
+            _check_match,
+        ),
+        _kind(
+            "send_details",
+            "Send the details of the projects just named by SMS to the caller, if their number can receive SMS.",
+            """
+sms:
+  kind: send_details
+  prompt: "Die Angaben kommen gleich per SMS."
+  next: goodbye
+  no_sms: person
+""",
+            SendDetailsNode,
+            (
+                Field("prompt", PROMPT, "the confirmation the caller hears"),
+                Field("next", NodeRef(), "the node that follows", required=True),
+                Field("no_sms", NodeRef(), "where to go when the number cannot receive SMS (a landline) "
+                                           "or no project was named", required=True),
             ),
         ),
         _kind(

@@ -12,6 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from ivr.flows.answers import check_answers
 from ivr.flows.checker import check_references, check_templates, duplicate_flows
 from ivr.flows.kinds import DEFAULT_SETTINGS, FLOW
 from ivr.flows.model import Flow, Where
@@ -41,6 +42,8 @@ def parse_flow_text(text: str, path: str) -> tuple[Flow | None, list[Problem]]:
     node_ids = [key for key in nodes if isinstance(key, str)] if isinstance(nodes, dict) else []
     check_references(collector, node_ids, root / "nodes")
     check_templates(collector)
+    if values is not INVALID:
+        check_answers(values["nodes"], collector, root / "nodes")
     problems = sorted(collector.problems)
     if values is INVALID or collector.has_errors:
         return None, problems

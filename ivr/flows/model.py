@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 FORMAT_VERSION = 1
-AUDIENCES = ("volunteers", "staff")
+AUDIENCES = ("volunteers", "staff", "project")  # project: the contact of the housing project matched last
 TARGET_KINDS = ("service", "staff", "volunteers", "number")
-TEST_KINDS = ("known", "house", "region", "language", "hours", "service_available", "service_open")
+TEST_KINDS = ("known", "house", "region", "language", "hours", "service_available", "service_open", "answer")
 GLOBAL_NAMES = ("person", "emergency")
 # Partner service kinds a cooperative can offer; flows, directory and routing share this list.
 SERVICE_KINDS = ("groceries", "meals", "home_emergency", "home_care", "day_care")
+# What a match node ranks by, each read from an answer of the call (see ivr/housing/ranking.py).
+MATCH_CRITERIA = ("region", "kind", "needs", "wishes", "budget", "timing")
 
 
 @dataclass(frozen=True, order=True)
@@ -149,7 +151,7 @@ class ConnectNode:
 
 @dataclass(frozen=True)
 class CallbackNode:
-    """Book a callback task for the house volunteers or staff, confirm to the caller."""
+    """Book a callback task for the house volunteers, staff or a housing project's contact, confirm to the caller."""
 
     id: str
     where: Where
@@ -157,6 +159,81 @@ class CallbackNode:
     topic: str
     prompt: Prompt | None
     next: str
+    consent: str | None = None  # project: the answer that must be "yes" before the caller's answers are passed on
+    no_consent: str | None = None  # project: where to go without that consent; default: next
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One choice of an ask node: a key, spoken words, and the value stored as the answer."""
+
+    key: str
+    value: str | tuple[str, ...]
+    where: Where
+    keywords: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    say: Prompt | None = None
+
+    @property
+    def label(self) -> str:
+        return self.value if isinstance(self.value, str) else "+".join(self.value) or "-"
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """Every spoken form that picks this choice."""
+        return self.keywords + self.synonyms
+
+
+@dataclass(frozen=True)
+class NumberEntry:
+    """A number typed on the keypad and ended with `#`, between low and high."""
+
+    low: int
+    high: int
+    where: Where
+
+
+@dataclass(frozen=True)
+class AskNode:
+    """Ask a question and store the answer: a choice by key or word, or a number typed and ended with `#`."""
+
+    id: str
+    where: Where
+    answer: str  # the name it is stored under: {{ answers.<name> }}
+    prompt: Prompt
+    next: str
+    timeout: int
+    no_input: Retry
+    no_match: Retry
+    options: tuple[Choice, ...] = ()
+    number: NumberEntry | None = None
+    repeat_key: str | None = "*"
+    closing: Prompt | None = None  # said last, after the choices and the globals (e.g. how to repeat)
+
+
+@dataclass(frozen=True)
+class MatchNode:
+    """Rank the housing projects against the answers, say the best three (or what came closest)."""
+
+    id: str
+    where: Where
+    criteria: dict[str, str]  # one of MATCH_CRITERIA -> answer name
+    found: str
+    none: str
+    prompt: Prompt | None = None  # said before the projects
+    none_prompt: Prompt | None = None  # said when nothing fits, before what came closest
+    consent: str | None = None  # the answer that must be "yes" before the caller's answers are stored
+
+
+@dataclass(frozen=True)
+class SendDetailsNode:
+    """Send the details of the projects just named by SMS, if the caller's number can receive one."""
+
+    id: str
+    where: Where
+    prompt: Prompt | None
+    next: str
+    no_sms: str  # the number cannot receive SMS (a landline), or nothing was matched
 
 
 @dataclass(frozen=True)
@@ -201,7 +278,8 @@ class HangupNode:
     prompt: Prompt | None = None
 
 
-Node = Union[SayNode, MenuNode, ConnectNode, CallbackNode, MessageNode, ConditionNode, GotoNode, HangupNode]
+Node = Union[SayNode, MenuNode, ConnectNode, CallbackNode, MessageNode, ConditionNode, GotoNode, HangupNode,
+             AskNode, MatchNode, SendDetailsNode]
 
 
 @dataclass(frozen=True)

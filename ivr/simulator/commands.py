@@ -12,6 +12,7 @@ import click
 from ivr.config import Settings
 from ivr.engine.actions import Ask
 from ivr.engine.events import NoInput, WordsSpoken
+from ivr.numbers import flow_for
 from ivr.simulator.conversation import load_test_files, parse_tests, run_test
 from ivr.simulator.directory import DirectoryContexts
 from ivr.simulator.inputs import InputError, event_for_line
@@ -91,14 +92,16 @@ def _caller(number: str) -> str:
 
 @click.command("call")
 @click.option("--from", "number", required=True, help="The caller's number, in any formatting.")
-@click.option("--flow", "flow", default=None, help="Flow name or flow file (default: the configured flow).")
+@click.option("--to", "to", default=None,
+              help="The number called: HAUSRUF_NUMBERS picks its flow (default: the configured flow).")
+@click.option("--flow", "flow", default=None, help="Flow name or flow file (default: the flow of --to, else the configured one).")
 @click.option("--at", "at", default=None, help="Local time of the call, e.g. '2026-03-04 10:00' (default: now).")
 @click.option("--language", default=None, help="Flow language (default: the caller's, else the configured one).")
 @click.option("--directory", "directory_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Directory folder to load into a temporary database instead of the configured database.")
 @click.option("--audio", "audio_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A WAV file the caller speaks at the next menu (repeatable); recognised offline with Vosk.")
-def call_command(number, flow, at, language, directory_dir, audio_files):
+def call_command(number, to, flow, at, language, directory_dir, audio_files):
     """Simulate a call in the terminal: one key or spoken word per line on stdin.
 
     An empty line is silence; at a dial type completed, busy, no-answer or failed; at a recording
@@ -109,7 +112,7 @@ def call_command(number, flow, at, language, directory_dir, audio_files):
     zone = ZoneInfo(settings.timezone)
     when = _when(at, zone)
     number = _caller(number)
-    flowset, name = _flows(settings, flow)
+    flowset, name = _flows(settings, flow or (flow_for(settings.numbers, settings.flow_name, to) if to else None))
     with DirectoryContexts(settings, directory_dir) as contexts:
         if contexts.note:
             click.echo(contexts.note, err=True)
@@ -188,8 +191,9 @@ def test_command(paths, directory_dir):
                 unreadable += 1
                 continue  # a file with problems is not run: they are what it has to say
             for test in tests:
-                flow_for = lambda language, test=test: flowset.get(test.flow, language, settings.default_language)
-                result = run_test(test, flow_for, contexts.context)
+                name = flow_for(settings.numbers, settings.flow_name, test.to) if test.to else test.flow
+                chosen = lambda language, name=name: flowset.get(name, language, settings.default_language)
+                result = run_test(test, chosen, contexts.context)
                 total += 1
                 failed += not result.passed
                 click.echo(str(result))

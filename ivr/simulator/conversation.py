@@ -5,6 +5,7 @@
     tests:
       - name: known tenant books an IT-helper callback
         caller: "+4927150123401"   # a number of the directory, or inline facts:
+        # to: "+4927150000002"     # the number called: HAUSRUF_NUMBERS picks the flow
         # caller: {known: true, salutation: Frau Becker, house: lindenweg, region: siegen, language: de}
         at: "2026-03-04 10:00"     # local time; default Wednesday 4 March 2026, 10:00
         services: {meals: unavailable, groceries: closed}   # inline callers only; others are open
@@ -16,7 +17,7 @@
 
 Caller steps: press, say, silence, dial (completed|busy|no-answer|failed), record (text or null), hangup.
 Expectations check the actions since the previous caller step: hears, not_hears, asks, dials,
-whisper, books, outcome, ends.
+whisper, books, outcome, not_outcome, ends.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ from ivr.engine.events import DIAL_OUTCOMES, CallerHungUp, DialFinished, DigitsP
 from ivr.engine.events import RecordingFinished, WordsSpoken
 from ivr.flows.model import SERVICE_KINDS, Flow
 from ivr.flows.problems import Problem
+from ivr.housing.actions import BookProjectCallback
 from ivr.simulator.session import SimulatedCall
 
 DEFAULT_AT = "2026-03-04 10:00"  # a Wednesday morning: offices and partners open
 CALLER_STEPS = ("press", "say", "silence", "dial", "record", "hangup")
-EXPECTATIONS = ("hears", "not_hears", "asks", "dials", "whisper", "books", "outcome", "ends")
-TEST_KEYS = ("name", "caller", "at", "services", "language", "steps")
+EXPECTATIONS = ("hears", "not_hears", "asks", "dials", "whisper", "books", "outcome", "not_outcome", "ends")
+TEST_KEYS = ("name", "caller", "to", "at", "services", "language", "steps")
 CALLER_FACTS = ("known", "first_name", "last_name", "salutation", "language", "house", "house_name",
                 "region", "region_name", "number")
 
@@ -71,6 +73,7 @@ class ConversationTest:
     services: dict[str, Any]
     language: str | None
     steps: tuple[Step, ...]
+    to: str | None = None  # the number called: HAUSRUF_NUMBERS picks the flow instead of `flow`
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ def _parse_test(item, path: str, line: int, flow: str, zone: ZoneInfo):
     if not raw_steps:
         problems.append(Problem(path, line, f"test '{name}': no steps"))
     test = ConversationTest(name=name, path=path, line=line, flow=flow, caller=caller, at=at, services=services,
-                            language=item.get("language"), steps=tuple(steps))
+                            language=item.get("language"), steps=tuple(steps),
+                            to=str(item["to"]) if item.get("to") else None)
     return (None if problems else test), problems
 
 
@@ -266,10 +270,14 @@ def _check(step: Step, actions: list[Action], call: SimulatedCall) -> str | None
             f"expected whisper {value!r}; whispers: {' | '.join(d.whisper for d in dials) or 'none'}"
     if step.verb == "books":
         booked = [a.audience for a in actions if isinstance(a, BookCallback)]
+        booked += ["project" if a.project else "staff" for a in actions if isinstance(a, BookProjectCallback)]
         return None if value in booked else f"expected a callback for {value!r}; booked: {', '.join(booked) or 'none'}"
-    if step.verb == "outcome":
+    if step.verb in ("outcome", "not_outcome"):
         kinds = [a.kind for a in actions if isinstance(a, Outcome)]
-        return None if value in kinds else f"expected outcome {value!r}; outcomes: {', '.join(kinds) or 'none'}"
+        if (value in kinds) == (step.verb == "outcome"):
+            return None
+        verb = "expected outcome" if step.verb == "outcome" else "expected no outcome"
+        return f"{verb} {value!r}; outcomes: {', '.join(kinds) or 'none'}"
     ended = call.state.finished or any(isinstance(a, Hangup) for a in actions)
     return None if ended == bool(value) else ("expected the call to end" if value else "expected the call to go on")
 

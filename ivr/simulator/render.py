@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
 from ivr.engine.context import Caller
+from ivr.housing.actions import BookProjectCallback, HousingMatched, SendDetails
 
 
 def describe_caller(number: str, caller: Caller) -> str:
@@ -34,6 +35,14 @@ def describe(action: Action) -> list[str]:
         return [f"hotline books a callback for {action.audience}: {action.topic}{extra}"]
     if isinstance(action, Hangup):
         return ["hotline hangs up"]
+    if isinstance(action, HousingMatched):
+        stored = "answers stored (consent given)" if action.keep else "nothing stored (no consent)"
+        return [f"hotline counts the enquiry anonymously; {stored}"]
+    if isinstance(action, SendDetails):
+        return [f"hotline sends the details by SMS: {', '.join(action.projects)}"]
+    if isinstance(action, BookProjectCallback):
+        whom = f"the contact of {action.project}" if action.project else "staff"
+        return [f"hotline books a callback for {whom}, with the caller's answers"]
     if isinstance(action, Outcome):
         detail = f" {action.detail}" if action.detail else ""
         return [f"  outcome: {action.kind}{detail}"]

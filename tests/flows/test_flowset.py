@@ -41,8 +41,8 @@ def test_broken_edit_keeps_the_last_good_flow_and_reports_why(folder):
     (folder / "hotline.yaml").write_text(MINIMAL.replace("kind: hangup", "kind: hangpu"), encoding="utf-8")
     problems = flows.reload()
     assert [str(p) for p in problems] == [
-        f"{folder / 'hotline.yaml'}:17: node 'bye': unknown kind 'hangpu'; expected one of: callback, "
-        "condition, connect, goto, hangup, menu, message, say; did you mean 'hangup'?"
+        f"{folder / 'hotline.yaml'}:17: node 'bye': unknown kind 'hangpu'; expected one of: ask, callback, "
+        "condition, connect, goto, hangup, match, menu, message, say, send_details; did you mean 'hangup'?"
     ]
     assert flows.get("hotline", "de") is good
 

@@ -8,7 +8,7 @@ from ivr.flows.loader import parse_flow_text
 from ivr.hours import OpeningHours
 from tests.flows.flowtext import EXTRA_LINE, HEAD, problems_of, with_node
 
-KINDS = "callback, condition, connect, goto, hangup, menu, message, say"
+KINDS = "ask, callback, condition, connect, goto, hangup, match, menu, message, say, send_details"
 SERVICES = "day_care, groceries, home_care, home_emergency, meals"
 AT = f"t.yaml:{EXTRA_LINE}: node 'extra'"
 MENU = (
@@ -236,12 +236,12 @@ CASES = {
     ),
     "unknown audience": (
         "{kind: callback, for: tenants, topic: Hilfe, next: bye}",
-        [f"{AT} for: unknown audience 'tenants'; expected one of: staff, volunteers"],
+        [f"{AT} for: unknown audience 'tenants'; expected one of: project, staff, volunteers"],
     ),
     "unknown test": (
         "{kind: condition, branches: [{if: {knwn: true}, goto: bye}], else: bye}",
         [
-            f"{AT} branches[0].if: unknown test 'knwn'; expected one of: hours, house, known, language, "
+            f"{AT} branches[0].if: unknown test 'knwn'; expected one of: answer, hours, house, known, language, "
             "region, service_available, service_open; did you mean 'known'?"
         ],
     ),

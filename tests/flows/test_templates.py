@@ -110,7 +110,7 @@ def test_allowed_variables_follow_the_engine_context_classes(monkeypatch):
     assert engine_variables().allowed() == ALLOWED.split(", ")
     field_names = [f.name for f in dataclasses.fields(TemplateVariables)]
     context = CallContext(now=datetime(2026, 3, 4, 10, tzinfo=ZoneInfo("Europe/Berlin")))
-    assert list(context.template_variables(None).as_dict()) == field_names == ["caller", "service", "hotline", "now"]
+    assert list(context.template_variables(None).as_dict()) == field_names == ["caller", "service", "hotline", "now", "answers"]
 
 
 def test_a_flow_can_declare_its_own_variables():

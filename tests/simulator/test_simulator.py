@@ -111,7 +111,7 @@ def test_a_failing_expectation_names_its_line_and_what_happened():
      "inline.yaml:3: test 'x': 'caller' is required (a number or caller facts)"),
     ("version: 1\ntests:\n  - name: x\n    caller: {known: true}\n    steps:\n      - jump: 1\n",
      "inline.yaml:6: unknown step 'jump'; expected one of: press, say, silence, dial, record, hangup, hears, "
-     "not_hears, asks, dials, whisper, books, outcome, ends"),
+     "not_hears, asks, dials, whisper, books, outcome, not_outcome, ends"),
     ("version: 1\ntests:\n  - name: x\n    caller: {known: true}\n    services: {pizza: open}\n    steps: [ends: true]\n",
      "inline.yaml:5: unknown service 'pizza'; expected one of: groceries, meals, home_emergency, home_care, day_care"),
     ("version: 1\ntests:\n  - name: x\n    caller: {known: true}\n    at: tomorrow\n    steps: [ends: true]\n",

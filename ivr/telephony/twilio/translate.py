@@ -92,7 +92,9 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
                                                             track="inbound_track")))
             verbs.append(twiml.verb("Gather", _speak(action.segments, action.language, prompt_url),
                                     action=action_url("gather", step), action_on_empty_result=False, input="dtmf",
-                                    num_digits=1, timeout=action.timeout_seconds))
+                                    # A number entry takes keys until `#`; a menu answers on the first key.
+                                    num_digits=None if action.finish_on_key else 1,
+                                    finish_on_key=action.finish_on_key, timeout=action.timeout_seconds))
             # Reached only when the caller pressed nothing before the timeout.
             verbs.append(twiml.verb("Redirect", twiml.text(action_url("noinput", step))))
             waits = True

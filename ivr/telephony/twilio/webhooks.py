@@ -104,7 +104,7 @@ def _step(event: Event, kind: str, detail: str) -> Response:
 @never_dead_air
 def incoming_call():
     """A new call to the hotline."""
-    return _answer(lambda handler, call_sid, req: handler.start(call_sid, req.form.get("From")))
+    return _answer(lambda handler, call_sid, req: handler.start(call_sid, req.form.get("From"), req.form.get("To")))
 
 
 @bp.post("/voice/gather")
