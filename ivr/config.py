@@ -441,6 +441,8 @@ class Settings:
     vosk_models: dict[str, str] = setting("HAUSRUF_VOSK_MODEL_", text, prefix=True, check=directories_exist,
                                            help="HAUSRUF_VOSK_MODEL_<LANG>: folder of an unpacked Vosk model")
     speech_enabled: bool = setting("HAUSRUF_SPEECH", boolean, True, help="off disables media streams (keys only)")
+    speech_preload: bool = setting("HAUSRUF_SPEECH_PRELOAD", boolean, True,
+                                   help="load speech models once before the server forks (off: each worker loads its own)")
     render_prompts_on_demand: bool = setting("HAUSRUF_RENDER_PROMPTS", boolean, True,
                                              help="render a missing prompt in the background after its first <Say>")
     log_level: str = setting("HAUSRUF_LOG_LEVEL", level, "INFO", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")

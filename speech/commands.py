@@ -1,6 +1,8 @@
-"""`hausruf prompts ...`: render and list prompt audio; thin wrappers over speech.prompts."""
+"""`hausruf prompts ...` (render and list prompt audio) and `hausruf speech eval` (recognition figures)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -25,7 +27,8 @@ def build_prompts(flows, renderer: PromptRenderer) -> tuple[int, int, int]:
 
 
 def register(group: click.Group) -> None:
-    """Add the `prompts` commands to the hausruf CLI."""
+    """Add the `prompts` and `speech` commands to the hausruf CLI."""
+    register_speech(group)
 
     @group.group("prompts", help="Prompt audio: pre-render flow prompts, list recording overrides.")
     def prompts() -> None:
@@ -49,3 +52,29 @@ def register(group: click.Group) -> None:
         for audio, recorded, prompt in list_prompts(renderer.overrides_dir, flows):
             mark = "recorded" if recorded else "synthetic"
             click.echo(f"{audio}\t{mark}\t{prompt.text}")
+
+
+def register_speech(group: click.Group) -> None:
+    """Add `hausruf speech eval` to the hausruf CLI."""
+
+    @group.group("speech", help="Speech recognition: figures on your own labelled recordings.")
+    def speech() -> None:
+        """Speech commands."""
+
+    @speech.command("eval", help="Run labelled WAV files (DIR/labels.tsv: file, expected) through the live "
+                    "media-stream path with the configured model and flow; print right/wrong/missed/false "
+                    "accept/correct reject, overall and by every other column.")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @click.option("--flow", "flow_name", default=None, help="Flow name (default: HAUSRUF_FLOW).")
+    @click.option("--language", default=None, help="Flow and model language (default: HAUSRUF_LANGUAGE).")
+    @click.option("--menu", "menu_id", default=None, help="Menu node (default: the flow's start menu).")
+    def eval_(folder, flow_name, language, menu_id) -> None:
+        from ivr.config import Settings
+        from speech.evaluation import LabelsError
+        from speech.operators import EvalError, evaluate_folder
+
+        try:
+            report = evaluate_folder(Settings.from_env(), folder, flow_name, language, menu_id)
+        except (LabelsError, EvalError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(report)

@@ -1,4 +1,4 @@
-"""Vosk models: one per language per process, loaded lazily, plus what we read from a model's files."""
+"""Vosk models: one per language per machine (preloaded before the server forks), plus what we read from a model's files."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ UNKNOWN_TOKENS = ("[unk]", "<UNK>", "<unk>")  # English models spell it [unk]; t
 
 class MissingModelError(LookupError):
     """No Vosk model is configured for a language."""
+
+
+# Models loaded by preload(), by folder, shared by every registry of this process. Loaded in the server's
+# parent process before it forks its workers, a model's ~0.5-2 GB of pages are shared copy-on-write by
+# all workers (decoding only reads them), instead of each worker reading its own copy on first use.
+_PRELOADED: dict[str, vosk.Model] = {}
+
+
+def preload(paths: dict[str, str]) -> list[str]:
+    """Load every configured model now, in this process; the languages whose folder exists."""
+    loaded = []
+    for language, path in sorted(paths.items()):
+        if Path(path).is_dir() and str(path) not in _PRELOADED:
+            _PRELOADED[str(path)] = vosk.Model(str(path))
+        if str(path) in _PRELOADED:
+            loaded.append(language.lower())
+    return loaded
 
 
 class ModelRegistry:
@@ -50,11 +67,21 @@ class ModelRegistry:
         with self._guard:
             lock = self._locks.setdefault(language, threading.Lock())
         with lock:  # one lock per language: loading Korean does not hold up German
+            if language not in self._models and str(path) in _PRELOADED:
+                self._models[language] = _PRELOADED[str(path)]
             if language not in self._models:
                 if not path.is_dir():
                     raise MissingModelError(f"Vosk model folder for '{language}' does not exist: {path}")
                 self._models[language] = vosk.Model(str(path))
             return self._models[language]
+
+    def recognizer(self, language: str, phrases: list[str]):
+        """A menu recogniser on the language's model: its grammar, or its free text if it ignores grammars."""
+        from speech.recognizer import MenuRecognizer
+        from speech.service import FREE, grammar_mode
+
+        model = self.get(language)
+        return MenuRecognizer(model, phrases, free_text=grammar_mode(model, language, self.path(language)) == FREE)
 
     def sample_rate(self, language: str) -> int:
         """The rate the model's features are computed at (conf/mfcc.conf)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ import vosk
 
 from speech.audio import FRAME_MS, TELEPHONE_RATE, mulaw_level_db, mulaw_to_pcm
 from speech.endpoint import END, NOISE, PAUSE, SILENCE, EndOfSpeech
-from speech.fillers import model_fillers
+from speech.fillers import menu_fillers, model_fillers
 from speech.models import (
     MissingModelError,
     ModelRegistry,
@@ -23,7 +24,6 @@ from speech.models import (
 )
 
 __all__ = [
-    "CONFIDENCE_THRESHOLD",
     "Match",
     "MenuRecognizer",
     "MissingModelError",
@@ -34,36 +34,46 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Lowest per-word "conf" (Vosk's MBR posterior from SetWords(True)) we act on. Measured on synthesised
-# Korean (docs/performance.md): right matches score 1.0 except a few at 0.5-0.8; without fillers,
-# out-of-grammar words scored 0.41-1.0. 0.7 drops the weakest third of those at the cost of ~1 in 16
-# right matches; the fillers, not this threshold, do most of the rejecting.
-CONFIDENCE_THRESHOLD = 0.7
+# How sure the decoder must be, as the share of its N best hypotheses (weighted by their scores) that
+# make the same choice. Measured on the evaluation set's dev part (docs/performance.md, Speech): wrong
+# choices often carry the whole weight (posterior 1.0), so above 0.7 little more is rejected.
+MIN_POSTERIOR = 0.7
+ALTERNATIVES = 10  # Vosk's SetMaxAlternatives: how many hypotheses the posterior is taken over
 
 
 @dataclass(frozen=True)
 class Match:
-    """A menu phrase the caller said, with the lowest confidence of its words."""
+    """A menu phrase the caller said, with the decoder's posterior for that choice."""
 
     phrase: str
     confidence: float
 
 
 class MenuRecognizer:
-    """Decodes one caller's audio against one menu's phrases; returns a Match only when sure."""
+    """Decodes one caller's audio against one menu's phrases; returns a Match only when sure.
+
+    fillers: "all" (spread over the model's syllables), "menu" (without those that sound like a menu
+    word) or an explicit tuple; min_posterior: the N-best share a choice needs (with alternatives=0,
+    the lowest word confidence instead); free_text: the model ignores grammars, match its transcript.
+    """
 
     def __init__(
         self,
         model: vosk.Model,
         phrases: list[str],
         sample_rate: int = TELEPHONE_RATE,
-        fillers: tuple[str, ...] | None = None,
-        threshold: float = CONFIDENCE_THRESHOLD,
+        fillers: tuple[str, ...] | str = "all",
+        min_posterior: float = MIN_POSTERIOR,
+        alternatives: int = ALTERNATIVES,
+        collapse_repeats: bool = True,
+        free_text: bool = False,
         end_silence_ms: int | None = 200,
         pause_ms: int | None = 120,
         preroll_ms: int | None = 500,
     ):
-        self.threshold = threshold
+        self.min_posterior = min_posterior
+        self.collapse_repeats = collapse_repeats
+        self.free_text = free_text
         dropped = missing_words(model, phrases)
         if dropped:
             # Vosk would drop the unknown word and keep the rest of the phrase: "관리 사뭇소" would match
@@ -74,15 +84,27 @@ class MenuRecognizer:
         # A short pause may end "엘리베이터", but not when "엘리베이터 고장" is on the menu too.
         self._whole_phrases = {t for t in self._phrases if not any(o.startswith(f"{t} ") for o in self._phrases)}
         grammar = list(self._phrases)
+        if fillers == "menu":  # per menu: no filler sounds like one of its words (speech.fillers)
+            fillers = menu_fillers(model, grammar)
+        elif fillers == "all":
+            fillers = model_fillers(model)
         # Fillers that are themselves menu words stay menu words.
-        grammar += [w for w in (model_fillers(model) if fillers is None else fillers) if w not in self._phrases]
+        grammar += [w for w in fillers if w not in self._phrases]
         unknown = unknown_token(model)
         if unknown:
             grammar.append(unknown)
         # KaldiRecognizer(model, 8000) resamples to the model's rate itself; measured faster and more
         # accurate than our soxr resampling to 16 kHz (docs/performance.md), so 8000 is the default.
-        self._recognizer = vosk.KaldiRecognizer(model, sample_rate, json.dumps(grammar, ensure_ascii=False))
-        self._recognizer.SetWords(True)
+        if free_text:
+            # A model that ignores grammars (speech.service) decodes freely; its text is matched below.
+            self._recognizer = vosk.KaldiRecognizer(model, sample_rate)
+        else:
+            self._recognizer = vosk.KaldiRecognizer(model, sample_rate, json.dumps(grammar, ensure_ascii=False))
+        self._alternatives = alternatives
+        if alternatives:
+            self._recognizer.SetMaxAlternatives(alternatives)
+        else:
+            self._recognizer.SetWords(True)
         self._resampler = (
             soxr.ResampleStream(TELEPHONE_RATE, sample_rate, 1, dtype="int16") if sample_rate != TELEPHONE_RATE else None
         )
@@ -138,17 +160,38 @@ class MenuRecognizer:
             self._recognizer.AcceptWaveform(tail.tobytes())
         return self._decide(self._recognizer.FinalResult())
 
+    def _choice(self, words: list[str]) -> str | None:
+        """The menu phrase these decoded words are, or None (silence, fillers, <UNK>, two phrases)."""
+        if self.free_text:
+            # Free text: exactly one menu phrase somewhere in it ("äh einkauf bitte"), none other.
+            text = f" {' '.join(words)} "
+            found = {t for t in self._phrases if f" {t} " in text}
+            found = {t for t in found if not any(o != t and f" {t} " in f" {o} " for o in found)}
+            return self._phrases[found.pop()] if len(found) == 1 else None
+        if self.collapse_repeats:
+            # One word decoded twice in a row ("일 일"): a long vowel split in two, still one choice.
+            words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+        return self._phrases.get(" ".join(words))
+
     def _decide(self, result_json: str) -> Match | None:
-        """A Match only if the whole utterance is exactly one phrase and every word is confident."""
-        words = json.loads(result_json).get("result", [])
-        text = " ".join(word["word"] for word in words)
-        phrase = self._phrases.get(text)
-        # Anything else is no choice: silence, fillers or <UNK> (foreign speech, noise), a phrase
-        # with something around it, or two phrases ("장보기 사람") where the caller was unsure.
+        """A Match only if the hypotheses that make this choice carry at least min_posterior of the weight."""
+        result = json.loads(result_json)
+        if not self._alternatives:
+            words = result.get("result", [])
+            phrase = self._choice([w["word"] for w in words])
+            confidence = min((w["conf"] for w in words), default=0.0)
+            return Match(phrase, confidence) if phrase is not None and confidence >= self.min_posterior else None
+        hypotheses = result.get("alternatives", [])
+        if not hypotheses:
+            return None
+        # Vosk's N-best scores are log-likelihoods (larger is better): their softmax is each
+        # hypothesis's share of the evidence, and a choice's posterior is the sum over its hypotheses.
+        scores = [h.get("confidence", 0.0) for h in hypotheses]
+        top = max(scores)
+        weights = [math.exp(score - top) for score in scores]
+        choices = [self._choice(h.get("text", "").split()) for h in hypotheses]
+        phrase = choices[0]
         if phrase is None:
             return None
-        confidence = min(word["conf"] for word in words)
-        if confidence < self.threshold:
-            return None
-        return Match(phrase, confidence)
-
+        posterior = sum(w for w, c in zip(weights, choices) if c == phrase) / sum(weights)
+        return Match(phrase, posterior) if posterior >= self.min_posterior else None

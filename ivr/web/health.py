@@ -189,5 +189,9 @@ def _sms_health(settings, facts: DatabaseFacts, report: Health) -> None:
 @bp.get("/healthz")
 def healthz():
     """Liveness and readiness in one: what an operator's monitor or a load balancer asks."""
+    from speech.service import status as speech_status
+
     report = health(current_app._get_current_object())
-    return jsonify(report.as_json()), (503 if not report.serving else 200)
+    speech = speech_status(current_app.config["HAUSRUF"].vosk_models)  # keeps to menu grammars, or free text
+    body = {**report.as_json(), **({"speech": speech} if speech else {})}
+    return jsonify(body), (503 if not report.serving else 200)

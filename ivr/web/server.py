@@ -76,4 +76,7 @@ def serve(host: str, port: int, workers: int | None = None, threads: int | None 
 
         settings = Settings.from_env()
     prepare_metrics_dir(settings)
+    from speech.service import preload_for_server
+
+    preload_for_server(settings)  # one copy of each speech model for all workers (copy-on-write after fork)
     HausrufServer(server_options(host, port, workers, threads, settings)).run()

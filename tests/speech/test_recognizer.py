@@ -25,7 +25,7 @@ def test_a_spoken_menu_word_is_picked(korean_model, word):
     match = recognize_frames(recognizer, PAUSE + synthesize_frames(word) + PAUSE * 2)
     assert isinstance(match, Match)
     assert match.phrase == word
-    assert match.confidence >= recognizer.threshold
+    assert match.confidence >= recognizer.min_posterior
 
 
 def speech_end(stream: list[bytes]) -> int:

@@ -50,7 +50,8 @@ class ServerProcess:
         hausruf = str(Path(sys.executable).parent / "hausruf")
         self.process = subprocess.Popen([hausruf, *self.args], env=self.env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + 30
+        # 90 s: the server loads its speech models before it answers (seconds, more on a busy machine).
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
@@ -59,7 +60,7 @@ class ServerProcess:
                     return self
             except requests.RequestException:
                 time.sleep(0.1)
-        raise RuntimeError("server did not answer /healthz within 30 s")
+        raise RuntimeError("server did not answer /healthz within 90 s")
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no graceful shutdown, like a crash."""

@@ -117,8 +117,6 @@ class StreamSession:
 
     def _menu_recognizer(self, params: dict):
         """A recogniser for the menu the stream's parameters name, or None when they name no menu."""
-        from speech.recognizer import MenuRecognizer
-
         language = params.get("language", "")
         flows = self.app.extensions["hausruf.flows"].current()
         flow = flows.by_revision(params.get("revision", ""))
@@ -126,8 +124,7 @@ class StreamSession:
         if not isinstance(node, MenuNode):
             log.warning("stream for call %s names no menu (%s); ignoring its audio", self.call_sid, params)
             return None
-        model = self.app.extensions["hausruf.speech_models"].get(language)
-        return MenuRecognizer(model, list(menu_phrases(flow, node)))
+        return self.app.extensions["hausruf.speech_models"].recognizer(language, list(menu_phrases(flow, node)))
 
     def _act(self, phrase: str) -> None:
         """Redirect the live call to the speech step, unless the call has moved on meanwhile."""

