@@ -16,6 +16,9 @@ demo: setup
 	$(BIN)/hausruf db upgrade
 	$(BIN)/hausruf import data/demo
 	$(BIN)/hausruf check flows/
+	$(BIN)/hausruf staff secret
+	@echo "Staff console: http://$(HOST):$(PORT)/  First account (asks for a password of 10+ characters):"
+	@echo "  $(BIN)/hausruf staff add you@example.org --name 'Your Name' --role admin"
 	HAUSRUF_NUMBERS=$${HAUSRUF_NUMBERS:-$(DEMO_NUMBERS)} $(BIN)/hausruf demo --host $(HOST) --port $(PORT)
 
 test: setup

@@ -53,6 +53,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     housing_effects.init_app(app)  # after tasks: its booker hands callbacks on to theirs
     stream.init_app(app)
     prompts.init_app(app)
+    from ivr import console
+
+    console.init_app(app)  # the staff console: login, tasks, calls, directory, flows, simulator at /
     if not (settings.twilio_auth_token and settings.public_url):
         log.warning("TWILIO_AUTH_TOKEN or HAUSRUF_PUBLIC_URL not set: every /twilio/* request gets 403")
     return app

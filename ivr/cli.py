@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "ivr.directory.commands",
     "ivr.web.commands",
     "ivr.tasks.commands",
+    "ivr.console.commands",
     "speech.commands",
     "ivr.telephony.sip.commands",
     "ivr.housing.commands",

@@ -465,7 +465,8 @@ class Settings:
     retention_days: int = setting("HAUSRUF_RETENTION_DAYS", integer(minimum=1), 90,
                                   help="calls, events, finished tasks, SMS and transcripts are deleted after this many days")
     secret_key: str | None = setting("HAUSRUF_SECRET_KEY", secret=True,
-                                     help="keys prompt URLs; without it a random key is kept in HAUSRUF_DATA_DIR/secret.key")
+                                     help="signs the staff console's cookies (serve and demo need it) and keys "
+                                          "prompt URLs")
     # Subsystems' own groups (SETTINGS_GROUPS), by class: settings.group(TaskSettings).
     groups: dict = field(default_factory=dict, compare=False, repr=False)
 

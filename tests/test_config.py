@@ -163,7 +163,7 @@ def test_config_command_prints_settings_and_problems(tmp_path):
 
 
 def test_env_file_is_read_before_the_server_options(tmp_path):
-    (tmp_path / ".env").write_text("HAUSRUF_WORKERS=3\nHAUSRUF_THREADS=7\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("HAUSRUF_WORKERS=3\nHAUSRUF_THREADS=7\nHAUSRUF_SECRET_KEY=k\n", encoding="utf-8")
     code = ("from ivr.cli import main\nimport ivr.web.server as s\n"
             "s.serve = lambda h, p, w, t, settings: print(s.server_options(h, p, w, t, settings)['workers'],"
             " s.server_options(h, p, w, t, settings)['threads'])\nmain(['serve'])")

@@ -302,3 +302,36 @@ class SmsMessage(Base):
 
 # Tables kept by other packages, on the same Base so that migrations and metadata see them.
 from ivr.housing import models as _housing_models  # noqa: E402,F401
+
+
+STAFF_ROLES = ("staff", "admin")
+
+
+class StaffAccount(Base):
+    """A person of the cooperative's office who signs in to the staff console (ivr/console)."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored in lower case
+    name: Mapped[str] = mapped_column(String(NAME))
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # one of STAFF_ROLES
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its own salt and parameters
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class StaffAuditEntry(Base):
+    """One staff action (or failed sign-in): who, when, what, on what; the console's audit log."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(NAME), default="")  # the account's email, or "cli", at the time
+    action: Mapped[str] = mapped_column(String(64), index=True)  # e.g. "login", "task.done", "directory.delete"
+    target: Mapped[str] = mapped_column(String(200), default="")  # e.g. "task #17", "tenant 4"
+    detail: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(64), default="")  # the client's address (via trusted proxies)

@@ -24,10 +24,11 @@ def register(group: click.Group) -> None:
 @click.option("--workers", default=None, type=int, help="gunicorn worker processes (default 2).")
 @click.option("--threads", default=None, type=int, help="threads per worker (default 32).")
 def serve_command(host, port, workers, threads):
-    """Run the web app: Twilio webhooks, media streams, prompts, health check."""
+    """Run the web app: Twilio webhooks, media streams, prompts, health check, staff console."""
     from ivr.web.server import serve
 
     settings = settings_for_start()  # exit 2 with every problem before gunicorn forks
+    _require_secret_key(settings)
     serve(host, port, workers, threads, settings)
 
 
@@ -39,13 +40,25 @@ def demo_command(host, port):
     from ivr.web.server import serve
 
     settings = settings_for_start()
+    _require_secret_key(settings)
     worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"])
-    click.echo(f"Hausruf demo: http://{host}:{port}/healthz  (worker pid {worker.pid}; Ctrl-C stops both)")
+    click.echo(f"Hausruf demo: staff console http://{host}:{port}/ , health http://{host}:{port}/healthz  "
+               f"(worker pid {worker.pid}; Ctrl-C stops both)")
     try:
         serve(host, port, workers=1, threads=16, settings=settings)
     finally:
         worker.terminate()
         worker.wait(timeout=10)
+
+
+def _require_secret_key(settings: Settings) -> None:
+    """The staff console's cookies need HAUSRUF_SECRET_KEY; say so before the server starts."""
+    from ivr.console import SecretKeyMissing, require_secret_key
+
+    try:
+        require_secret_key(settings)
+    except SecretKeyMissing as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("calls")

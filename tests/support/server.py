@@ -37,7 +37,8 @@ class ServerProcess:
 
     def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1, threads: int = 4):
         self.port = port or free_port()
-        self.env = {**os.environ, **env}
+        # `hausruf serve` refuses to start without the staff console's cookie key.
+        self.env = {**os.environ, "HAUSRUF_SECRET_KEY": "test-secret-key-for-hausruf-serve", **env}
         self.args = ["serve", "--host", "127.0.0.1", "--port", str(self.port),
                      "--workers", str(workers), "--threads", str(threads)]
         self.process: subprocess.Popen | None = None

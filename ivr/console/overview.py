@@ -1,0 +1,88 @@
+"""GET /: open tasks by age, today's calls, and everything that needs attention."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from sqlalchemy import func, or_, select
+
+from ivr.calls.spool import spool_path
+from ivr.console.web import _, bp, db_read, now_utc
+from ivr.db.models import Call, CallbackTask, SmsMessage
+from ivr.tasks.states import ACTIVE
+
+AGE_BUCKETS = ((timedelta(hours=1), "unter 1 Stunde"), (timedelta(hours=24), "1 bis 24 Stunden"),
+               (timedelta(days=3), "1 bis 3 Tage"), (None, "älter als 3 Tage"))
+WORKER_LATE = timedelta(minutes=5)  # the worker sweeps every minute; this late, it is not running
+
+
+@bp.get("/")
+def overview():
+    """The start page after sign-in."""
+    db = read = db_read()
+    now = now_utc()
+    settings = current_app.config["HAUSRUF"]
+    tasks = list(read.scalars(select(CallbackTask).where(CallbackTask.state.in_(ACTIVE + ("expired",)))
+                              .order_by(CallbackTask.created_at)))
+    buckets = []
+    for limit, label in AGE_BUCKETS:
+        lower = buckets[-1][2] if buckets else timedelta(0)
+        count = sum(1 for t in tasks if (now - t.created_at) >= lower and (limit is None or now - t.created_at < limit))
+        buckets.append((_(label), count, limit or timedelta.max))
+    zone = ZoneInfo(settings.timezone)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    calls_today = list(db.scalars(select(Call).where(Call.started_at >= midnight).order_by(Call.started_at.desc())))
+    return render_template("console/overview.html", title=_("Übersicht"), tasks=tasks, buckets=buckets,
+                           calls_today=calls_today, attention=attention(db, now), now=now)
+
+
+def attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
+    """(severity, text, link) for what staff should look at: flows, SMS, the worker, missed calls."""
+    from flask import url_for
+
+    items: list[tuple[str, str, str | None]] = []
+    flowset = current_app.extensions["hausruf.flows"].current()
+    errors = [p for p in flowset.problems if p.severity == "error"]
+    if errors:
+        items.append(("error", _("%(n)s Fehler in Ablauf-Dateien: Anrufe nutzen die letzte fehlerfreie Fassung.",
+                                 n=len(errors)), url_for("console.flows")))
+    if not flowset.flows():
+        items.append(("error", _("Kein Ablauf geladen: Anrufe gehen direkt an das Büro."), url_for("console.flows")))
+    failed = db.scalar(select(func.count()).select_from(SmsMessage).where(
+        SmsMessage.status.in_(("failed", "undelivered")), SmsMessage.created_at >= now - timedelta(days=7)))
+    if failed:
+        items.append(("error", _("%(n)s SMS konnten in den letzten 7 Tagen nicht zugestellt werden.", n=failed),
+                      url_for("console.tasks", show="sms_failed")))
+    late = now - WORKER_LATE
+    waiting_sms = db.scalar(select(func.count()).select_from(SmsMessage).where(
+        SmsMessage.status == "queued", or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= late),
+        SmsMessage.created_at <= late))
+    overdue = db.scalar(select(func.count()).select_from(CallbackTask).where(
+        CallbackTask.next_step_at <= late, CallbackTask.state.in_(ACTIVE)))
+    if waiting_sms or overdue:
+        items.append(("error", _("Der Hintergrunddienst (hausruf worker) scheint nicht zu laufen: %(sms)s SMS "
+                                 "warten und %(steps)s Aufgaben-Schritte sind seit über 5 Minuten fällig.",
+                                 sms=waiting_sms, steps=overdue), None))
+    missed = spooled_calls(current_app.config["HAUSRUF"].data_dir)
+    if missed:
+        items.append(("warning", _("%(n)s verpasste Anrufe warten im Zwischenspeicher (die Datenbank war nicht "
+                                   "erreichbar); der Hintergrunddienst legt Rückruf-Aufgaben dafür an.", n=missed),
+                      None))
+    escalated = db.scalar(select(func.count()).select_from(CallbackTask).where(
+        CallbackTask.state.in_(("escalated", "expired"))))
+    if escalated:
+        items.append(("warning", _("%(n)s Aufgaben warten auf das Büro (eskaliert oder abgelaufen).", n=escalated),
+                      url_for("console.tasks", state="staff")))
+    return items
+
+
+def spooled_calls(data_dir) -> int:
+    """Missed calls written to the spool while the database was down, not yet booked."""
+    path = spool_path(data_dir)
+    count = 0
+    for file in (path, path.with_suffix(".claimed")):
+        if file.exists():
+            count += sum(1 for line in file.read_text(encoding="utf-8").splitlines() if line.strip())
+    return count
