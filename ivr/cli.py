@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "ivr.tasks.commands",
     "ivr.console.commands",
     "speech.commands",
+    "ivr.telephony.sip.commands",
     "ivr.housing.commands",
     "ivr.privacy.commands",
 )

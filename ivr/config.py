@@ -43,6 +43,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Subsystems' own setting groups, as "module:ClassName" (see the module docstring).
 SETTINGS_GROUPS: tuple[str, ...] = (
     "ivr.tasks.config:TaskSettings",
+    "ivr.telephony.sip.settings:SipSettings",
 )
 
 T = TypeVar("T")

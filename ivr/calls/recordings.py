@@ -23,6 +23,7 @@ from ivr.db.models import Call, CallbackTask
 
 log = logging.getLogger("hausruf.recordings")
 DEFAULT_RETENTION_DAYS = 30
+SIP_PREFIX = "sip-"  # references of messages the SIP line recorded itself (no provider copy)
 
 
 def retention_days() -> int:
@@ -89,7 +90,12 @@ def transcribe_message(session: Session, settings: Settings, models, recording_s
     if task is None:
         return None
     path = local_path(settings, recording_sid)
+    local_only = recording_sid.startswith(SIP_PREFIX)  # recorded by `hausruf sip` on this server
     if not path.exists():
+        if local_only:
+            log.warning("message %s: the recording is gone; kept without transcript", recording_sid)
+            task.transcript = ""
+            return task
         path = fetch_recording(settings, recording_sid, url)
     language = session.scalar(select(Call.flow_language).where(Call.id == task.call_id)) or settings.default_language
     if language in models.languages:
@@ -97,7 +103,8 @@ def transcribe_message(session: Session, settings: Settings, models, recording_s
     else:
         log.warning("no Vosk model for '%s': message %s kept without transcript", language, recording_sid)
         task.transcript = ""  # looked at; staff listen to the recording instead
-    delete_at_twilio(settings, recording_sid)
+    if not local_only:
+        delete_at_twilio(settings, recording_sid)
     return task
 
 

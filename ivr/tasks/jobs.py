@@ -137,7 +137,8 @@ class Jobs:
         done = 0
         with self.sessions() as session:
             pending = session.scalars(select(CallbackTask.recording_ref).where(
-                CallbackTask.recording_ref.like("RE%"), CallbackTask.transcript.is_(None))).all()
+                CallbackTask.recording_ref.like("RE%") | CallbackTask.recording_ref.like("sip-%"),
+                CallbackTask.transcript.is_(None))).all()
         for recording_sid in pending:
             with self.sessions() as session:
                 if transcribe_message(session, self.settings, self.speech_models, recording_sid,

@@ -36,6 +36,7 @@ class Health:
     flows: list[dict] = field(default_factory=list)
     database: str = "ok"
     facts: "DatabaseFacts | None" = None
+    sip: dict | None = None  # the SIP line on this machine (ivr.telephony.sip.status), None without one
 
     @property
     def status(self) -> str:
@@ -44,7 +45,8 @@ class Health:
         return "degraded" if self.problems else "ok"
 
     def as_json(self) -> dict:
-        return {"status": self.status, "database": self.database, "problems": self.problems, "flows": self.flows}
+        found = {"status": self.status, "database": self.database, "problems": self.problems, "flows": self.flows}
+        return {**found, "sip": self.sip} if self.sip is not None else found
 
 
 @dataclass
@@ -65,6 +67,7 @@ def health(app: Flask, now: datetime | None = None) -> Health:
     now = now or datetime.now(timezone.utc)
     report = Health()
     _flow_health(app, settings, report)
+    _sip_health(settings, report)
     try:
         facts = _database_facts(app, now).result(timeout=DATABASE_WAIT_SECONDS)
     except FutureTimeout:
@@ -82,6 +85,17 @@ def health(app: Flask, now: datetime | None = None) -> Health:
     _worker_health(settings, facts, now, report)
     _sms_health(settings, facts, report)
     return report
+
+
+def _sip_health(settings, report: Health) -> None:
+    """The SIP line's registration, from the status file `hausruf sip` keeps."""
+    from ivr.telephony.sip.status import sip_health
+
+    report.sip, healthy = sip_health(settings.data_dir)
+    if not healthy:
+        report.problems.append(report.sip.get("error") or f"the SIP line is not registered at "
+                               f"{report.sip['registrar']} ({report.sip['registration'] or 'no answer'}): "
+                               "no calls come in from the trunk")
 
 
 def _flow_health(app: Flask, settings, report: Health) -> None:

