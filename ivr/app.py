@@ -15,17 +15,14 @@ log = logging.getLogger("hausruf")
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the web app; test_config overrides Settings fields (e.g. {"database_url": ...})."""
     settings = Settings.from_env(**(test_config or {}))
-    from ivr.web.requests import HausrufRequest
 
     app = Flask("ivr")
-    app.request_class = HausrufRequest
     app.config["HAUSRUF"] = settings
     app.config["DATABASE_URL"] = settings.database_url
     app.config["DATABASE_TIMEOUT"] = settings.database_timeout  # a caller is waiting: never wait long
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from ivr import db
-    from ivr.calls.contexts import CachedContexts
     from ivr.directory.routing import build_context
     from ivr.flows import runtime
     from ivr.tasks import web as tasks_web
@@ -35,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _migrate(settings)
     db.init_app(app)
     runtime.init_app(app)
-    app.extensions["hausruf.context_builder"] = CachedContexts(build_context)
+    app.extensions["hausruf.context_builder"] = build_context
     # The only clock the web side reads; tests replace it to pin opening hours and escalations.
     app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
     app.register_blueprint(health.bp)

@@ -59,6 +59,9 @@ class Settings:
     # How long a webhook's database work may wait (locks, a stalled server) before it gives up and the
     # caller is put through to staff: well inside the 15 s Twilio waits for an answer.
     database_timeout: float = 5.0
+    # Connections per server process for the webhooks' database work (and as many threads that run
+    # it; see ivr.db.deadline). README, "Connection budget", sizes it against max_connections.
+    database_pool_size: int = 10
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -90,6 +93,7 @@ class Settings:
             render_prompts_on_demand=_env("HAUSRUF_RENDER_PROMPTS", "on") not in ("off", "0", "false", "no"),
             log_level=_log_level(),
             database_timeout=float(_env("HAUSRUF_DB_TIMEOUT", "5")),
+            database_pool_size=int(_env("HAUSRUF_DB_POOL_SIZE", "10")),
         )
         values.update(overrides)
         return cls(**values)

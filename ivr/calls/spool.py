@@ -19,11 +19,11 @@ def spool_path(data_dir: Path) -> Path:
     return data_dir / "spool" / "missed-calls.jsonl"
 
 
-def spool_missed_call(data_dir: Path, call_sid: str, from_number: str, reason: str) -> None:
+def spool_missed_call(data_dir: Path, provider: str, call_id: str, from_number: str, reason: str) -> None:
     """Append one missed call, flushed to disk before returning."""
     path = spool_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"at": datetime.now(timezone.utc).isoformat(), "call_sid": call_sid,
+    line = json.dumps({"at": datetime.now(timezone.utc).isoformat(), "provider": provider, "call_id": call_id,
                        "from": from_number, "reason": reason[:200]})
     with _lock, open(path, "a", encoding="utf-8") as spool:
         spool.write(line + "\n")

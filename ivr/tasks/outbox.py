@@ -37,10 +37,10 @@ def _by_key(session: Session, key: str) -> SmsMessage | None:
 def record_inbound(session: Session, message_sid: str, from_number: str, to_number: str, body: str,
                    now: datetime) -> SmsMessage | None:
     """Store a received SMS; None if this MessageSid was stored before (Twilio retried the webhook)."""
-    if message_sid and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_sid == message_sid)):
+    if message_sid and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_message_id == message_sid)):
         return None
     message = SmsMessage(direction="inbound", to_number=to_number[:20], from_number=from_number[:20],
-                         body=body[:1600], status="received", provider_sid=message_sid[:64] or None,
+                         body=body[:1600], status="received", provider_message_id=message_sid[:128] or None,
                          created_at=now, sent_at=now)
     session.add(message)
     return message

@@ -105,8 +105,8 @@ def _recover(session: Session, client: TwilioRestClient, message: SmsMessage, no
         _retry_later(session, message, now, config, exc, report, keep_sending=True)
         return True
     since = message.created_at - CLOCK_SKEW
-    known = set(session.scalars(select(SmsMessage.provider_sid).where(
-        SmsMessage.to_number == message.to_number, SmsMessage.provider_sid.is_not(None))))
+    known = set(session.scalars(select(SmsMessage.provider_message_id).where(
+        SmsMessage.to_number == message.to_number, SmsMessage.provider_message_id.is_not(None))))
     for candidate in listed:
         if (candidate.sid not in known and message.body in candidate.body
                 and (candidate.created_at is None or candidate.created_at >= since)):
@@ -138,7 +138,7 @@ def _record_sent(session: Session, message: SmsMessage, sid: str, now: datetime)
     session.refresh(message)
     if RANK.get(message.status, 0) < RANK["sent"]:
         message.status = "sent"
-    message.provider_sid = message.provider_sid or sid
+    message.provider_message_id = message.provider_message_id or sid
     message.sent_at = message.sent_at or now
     message.next_attempt_at = None
     session.commit()
@@ -172,13 +172,13 @@ def _fail(session: Session, message: SmsMessage, now: datetime, config: TaskConf
 def record_status(session: Session, sid: str, outbox_id: str | None, status: str, error_code: str | None,
                   now: datetime, config: TaskConfig) -> bool:
     """A delivery report (POST /twilio/sms-status); False if no row matches. The caller commits."""
-    message = session.scalar(select(SmsMessage).where(SmsMessage.provider_sid == sid)) if sid else None
+    message = session.scalar(select(SmsMessage).where(SmsMessage.provider_message_id == sid)) if sid else None
     if message is None and outbox_id and outbox_id.isdigit():
         message = session.get(SmsMessage, int(outbox_id))
     if message is None or message.direction != "outbound":
         return False
-    if sid and not message.provider_sid:
-        message.provider_sid = sid[:64]
+    if sid and not message.provider_message_id:
+        message.provider_message_id = sid[:128]
     new = PROVIDER_STATUS.get(status.lower())
     # Reports can arrive out of order (Twilio docs, "Outbound Message Status in Status Callbacks").
     if new is None or RANK.get(new, 0) <= RANK.get(message.status, 0):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import text
 
 bp = Blueprint("health", __name__)
 
@@ -11,15 +10,10 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """Liveness and readiness in one: what an operator's monitor or a load balancer asks."""
-    from ivr.db import engine_of
+    from ivr.db import check_database
 
-    report = {"status": "ok"}
-    try:
-        with engine_of(current_app).connect() as connection:
-            connection.execute(text("SELECT 1"))
-        report["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - report, never raise, from a health check
-        report["database"] = f"error: {type(exc).__name__}"
+    report = {"status": "ok", "database": check_database(current_app)}
+    if report["database"] != "ok":
         report["status"] = "degraded"
     flowset = current_app.extensions["hausruf.flows"].current()
     report["flows"] = [flow.key for flow in flowset.flows()]

@@ -31,7 +31,7 @@ def test_key_5_books_a_task_and_the_worker_sends_the_offer(twilio, db, jobs, sta
     assert sent["body"] == offer.body and sent["from"] == "+4927150199999"
     assert standin.posts()[0].form["StatusCallback"] == f"https://hotline.example.org/twilio/sms-status?outbox={offer.id}"
     db.expire_all()
-    assert (offer.status, offer.provider_sid, offer.attempts) == ("sent", sent["sid"], 1)
+    assert (offer.status, offer.provider_message_id, offer.attempts) == ("sent", sent["sid"], 1)
 
 
 def test_the_volunteer_accepts_by_sms_and_gets_a_confirmation(twilio, db, jobs, clock):

@@ -116,7 +116,7 @@ def test_a_worker_killed_between_send_and_commit_neither_loses_nor_doubles(twili
     finally:
         hold.release.set()
     [offer] = outbox(db)
-    assert offer.status == "sending" and offer.provider_sid is None  # the crash left it claimed
+    assert offer.status == "sending" and offer.provider_message_id is None  # the crash left it claimed
     time.sleep(1.1)  # let the dead worker's lease run out
     second = _worker(app, standin, tmp_path, lease="1")
     try:
@@ -128,5 +128,5 @@ def test_a_worker_killed_between_send_and_commit_neither_loses_nor_doubles(twili
         second.wait(15)
     [offer] = outbox(db)
     [message] = standin.messages_to(offer.to_number)  # one message, sent by the killed worker
-    assert offer.status == "sent" and offer.provider_sid == message["sid"]
+    assert offer.status == "sent" and offer.provider_message_id == message["sid"]
     assert len(standin.posts()) == 1 and [r.method for r in standin.requests] == ["POST", "GET"]

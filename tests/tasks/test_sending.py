@@ -75,7 +75,7 @@ def test_a_row_left_in_sending_whose_message_reached_twilio_is_not_sent_again(tw
     report = jobs.send_outbox(clock.advance(seconds=61))
     assert (report.recovered, report.sent) == (1, 0)
     [offer] = outbox(db)
-    assert offer.status == "sent" and offer.provider_sid == standin.messages_to(JONAS)[0]["sid"]
+    assert offer.status == "sent" and offer.provider_message_id == standin.messages_to(JONAS)[0]["sid"]
     assert len(standin.messages_to(JONAS)) == 1 and len(standin.posts()) == 1
 
 
@@ -108,7 +108,7 @@ def test_an_identical_earlier_message_is_not_mistaken_for_the_lost_one(twilio, d
     with jobs.sessions() as session:
         session.execute(update(SmsMessage).where(SmsMessage.id == offer.id).values(status="queued"))
         session.add(SmsMessage(direction="outbound", to_number=JONAS, body=offer.body, status="sent",
-                               provider_sid=earlier, idempotency_key="older", created_at=clock.now))
+                               provider_message_id=earlier, idempotency_key="older", created_at=clock.now))
         session.commit()
         _claim(session, offer.id, jobs.client.from_number, clock.now, config)
     report = jobs.send_outbox(clock.advance(minutes=3))
@@ -133,7 +133,7 @@ def test_delivery_reports_update_the_row_in_order(twilio, db, jobs, standin, clo
     jobs.send_outbox(clock.now)
     [offer] = outbox(db)
     path = f"/twilio/sms-status?outbox={offer.id}"
-    form = {"MessageSid": offer.provider_sid, "AccountSid": "AC", "To": JONAS}
+    form = {"MessageSid": offer.provider_message_id, "AccountSid": "AC", "To": JONAS}
     assert twilio.post(path, {**form, "MessageStatus": "delivered"}).status == 204
     assert twilio.post(path, {**form, "MessageStatus": "sent"}).status == 204  # late, out of order
     assert outbox(db)[0].status == "delivered"
@@ -144,7 +144,7 @@ def test_an_undelivered_offer_moves_the_task_on(twilio, db, jobs, standin, clock
     book_it_help(twilio)
     jobs.send_outbox(clock.now)
     [offer] = outbox(db)
-    twilio.post(f"/twilio/sms-status?outbox={offer.id}", {"MessageSid": offer.provider_sid, "MessageStatus":
+    twilio.post(f"/twilio/sms-status?outbox={offer.id}", {"MessageSid": offer.provider_message_id, "MessageStatus":
                                                          "undelivered", "ErrorCode": "30003"})
     offer = outbox(db, JONAS)[0]
     assert (offer.status, offer.last_error_code) == ("undelivered", 30003)
@@ -156,4 +156,4 @@ def test_a_report_that_beats_the_recorded_sid_finds_the_row_by_its_id(twilio, db
     [offer] = outbox(db)
     twilio.post(f"/twilio/sms-status?outbox={offer.id}", {"MessageSid": "SM" + "9" * 32, "MessageStatus": "sent"})
     offer = outbox(db)[0]
-    assert (offer.status, offer.provider_sid) == ("sent", "SM" + "9" * 32)
+    assert (offer.status, offer.provider_message_id) == ("sent", "SM" + "9" * 32)

@@ -24,7 +24,7 @@ def _meanwhile(post) -> object:
 def _events(app, call_sid: str) -> list[tuple[str, str]]:
     with app.app_context():
         session = get_session()
-        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        call = session.scalar(select(Call).where(Call.provider_call_id == call_sid))
         events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.id))
         return [(e.kind, e.detail) for e in events]
 
@@ -73,7 +73,7 @@ def test_many_presses_of_one_step_at_once_advance_the_call_once(app, twilio):
     kinds = [kind for kind, _ in _events(app, call.sid)]
     assert kinds.count("digits") == 1 and kinds.count("stale-digits") == 5
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         assert stored.version == 1 + 6  # the start and every press stored once, none lost
 
 
@@ -94,6 +94,6 @@ def test_a_hang_up_while_a_key_was_decided_is_not_overwritten(app, twilio):
     call.press("4")
     assert hung_up[0].status == 204
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
-        assert stored.status == "completed" and stored.duration_seconds == 9
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
+        assert stored.status == "ended" and stored.duration_seconds == 9
         assert "hung up at main_menu" in stored.outcome

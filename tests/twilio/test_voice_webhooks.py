@@ -95,7 +95,7 @@ def test_key_1_dials_the_partner_with_whisper_and_completes(twilio, app):
     assert call.whispers[0].startswith("Anruf über das Hausruf-Telefon der Wohnungsgenossenschaft Talblick")
     assert call.twiml.find("Hangup") is not None
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         assert "connected groceries" in stored.outcome
 
 
@@ -125,7 +125,7 @@ def test_a_late_duplicate_post_does_not_advance_twice(twilio, app):
     call.follow(twilio.post(gather_action, call.form(Digits="2")))
     assert "Pflege." in call.heard  # still the care menu, not the meal service
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         assert stored.state["node"] == "care_menu"
 
 
@@ -148,8 +148,8 @@ def test_status_callback_closes_the_call_with_its_duration(twilio, app):
     call = twilio.call(ERIKA)
     assert call.hang_up(duration=42).status == 204
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
-        assert (stored.status, stored.duration_seconds) == ("completed", 42)
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
+        assert (stored.status, stored.duration_seconds) == ("ended", 42)
         assert "hung up at main_menu" in stored.outcome
         kinds = get_session().scalars(select(CallEvent.kind).where(CallEvent.call_id == stored.id)).all()
         assert kinds == ["start", "status"]
@@ -160,7 +160,7 @@ def test_audit_trail_records_each_step(twilio, app):
     call.press("7")
     call.press("*")
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         events = get_session().scalars(select(CallEvent).where(CallEvent.call_id == stored.id)
                                        .order_by(CallEvent.id)).all()
         assert [(e.kind, e.node, e.detail) for e in events] == [

@@ -133,7 +133,8 @@ class StreamSession:
 
         # A read-only session: on SQLite it neither takes nor waits for the webhooks' write lock.
         with self.app.extensions[READ_EXTENSION]() as session:
-            state = session.scalar(select(Call.state).where(Call.call_sid == self.call_sid))
+            state = session.scalar(select(Call.state).where(Call.provider == "twilio",
+                                                            Call.provider_call_id == self.call_sid))
         return bool(state) and state.get("steps") == self.step and state.get("waiting") == "menu"
 
 

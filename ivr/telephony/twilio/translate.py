@@ -20,6 +20,9 @@ SAY_LOCALES = {"de": "de-DE", "en": "en-GB", "tr": "tr-TR", "ko": "ko-KR", "fr":
 # DialCallStatus values (https://www.twilio.com/docs/voice/twiml/dial#dialcallstatus) map to ours.
 DIAL_STATUS = {"completed": "completed", "answered": "answered", "busy": "busy", "no-answer": "no-answer",
                "failed": "failed", "canceled": "canceled"}
+# CallStatus values (twilio.com/docs/voice/api/call-resource#call-status-values) -> ivr.db.models.CALL_STATUSES.
+CALL_STATUS = {"queued": "active", "ringing": "active", "in-progress": "active", "completed": "ended",
+               "busy": "unanswered", "no-answer": "unanswered", "canceled": "unanswered", "failed": "failed"}
 PAUSE_SECONDS = 1
 
 PromptUrl = Callable[[str, str], "str | None"]
@@ -59,6 +62,11 @@ def _int(value: str | None) -> int:
         return max(0, int(str(value).strip()))
     except (TypeError, ValueError):
         return 0
+
+
+def call_status(status: str | None) -> str:
+    """Twilio's CallStatus of a status callback as the domain's word; a missing one means the call ended."""
+    return CALL_STATUS.get((status or "completed").strip().lower(), "ended")
 
 
 def action_url(kind: str, step: int, **params: str) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Callable, ContextManager, Mapping
+from typing import Callable, Mapping
 
-from flask import Blueprint, Request, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
-from ivr.db.writers import sqlite_writer
 from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
@@ -19,15 +18,12 @@ log = logging.getLogger("hausruf.twilio")
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio")
 
 TWIML = "text/xml"
+PROVIDER = "twilio"
+STATUS_ATTEMPTS = 3  # a status callback racing a step of the same call is simply done again
 
 
 def _twiml(body: str) -> Response:
     return Response(body, status=200, mimetype=TWIML)
-
-
-def _write_lock(app) -> Callable[..., ContextManager]:
-    """SQLite: one write transaction at a time across all server processes (see ivr.db.writers)."""
-    return functools.partial(sqlite_writer, app.config["DATABASE_URL"], timeout=app.config.get("DATABASE_TIMEOUT"))
 
 
 def never_dead_air(view):
@@ -53,18 +49,9 @@ def _remember_caller(settings, reason: str) -> None:
     if not caller:  # junk or a withheld number: there is nobody to call back
         return
     try:
-        spool_missed_call(settings.data_dir, request.form.get("CallSid", ""), caller, reason)
+        spool_missed_call(settings.data_dir, PROVIDER, request.form.get("CallSid", ""), caller, reason)
     except OSError:
         log.exception("could not spool the missed call either")
-
-
-def _handler(app) -> CallHandler:
-    from ivr.db import engine_of, get_read_session, get_session
-
-    return CallHandler(engine_of(app), get_session, get_read_session, app.config["HAUSRUF"],
-                       app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
-                       app.extensions.get("hausruf.book_callback"), now=app.extensions["hausruf.clock"](),
-                       write_lock=_write_lock(app))
 
 
 def _step_param(query: Mapping[str, str]) -> int | None:
@@ -85,16 +72,26 @@ def _respond(app, call_sid: str, result: StepResult) -> Response:
                                    stream=stream, stop_stream=stop))
 
 
-def _answer(run: Callable[[CallHandler, str, Request], StepResult]) -> Response:
-    """Run run(handler, call_sid, request) for the call this webhook is about and answer with its TwiML."""
-    app, req = current_app._get_current_object(), request._get_current_object()
-    call_sid = req.form.get("CallSid") or _missing("CallSid")
-    return _respond(app, call_sid, run(_handler(app), call_sid, req))
+def _answer(run: Callable[[CallHandler, str], StepResult]) -> Response:
+    """run(handler, call_sid) for the call this webhook is about, under the database deadline; its TwiML."""
+    from ivr.db import GATE_EXTENSION
+
+    app = current_app._get_current_object()
+    call_sid = request.form.get("CallSid") or _missing("CallSid")
+    settings, flows = app.config["HAUSRUF"], app.extensions["hausruf.flows"].current()
+    build_context, book = app.extensions["hausruf.context_builder"], app.extensions.get("hausruf.book_callback")
+    now = app.extensions["hausruf.clock"]()
+
+    def step(session) -> StepResult:
+        return run(CallHandler(session, settings, flows, build_context, book, now, PROVIDER), call_sid)
+
+    return _respond(app, call_sid, app.extensions[GATE_EXTENSION].run(step))
 
 
 def _step(event: Event, kind: str, detail: str) -> Response:
     """One engine step of the call with event; a post for an older step only repeats what the call waits on."""
-    return _answer(lambda handler, call_sid, req: handler.handle(call_sid, event, _step_param(req.args), kind, detail))
+    expected = _step_param(request.args)
+    return _answer(lambda handler, call_sid: handler.handle(call_sid, event, expected, kind, detail))
 
 
 @bp.post("/voice")
@@ -102,7 +99,8 @@ def _step(event: Event, kind: str, detail: str) -> Response:
 @never_dead_air
 def incoming_call():
     """A new call to the hotline."""
-    return _answer(lambda handler, call_sid, req: handler.start(call_sid, req.form.get("From")))
+    caller = request.form.get("From")
+    return _answer(lambda handler, call_sid: handler.start(call_sid, caller))
 
 
 @bp.post("/voice/gather")
@@ -176,25 +174,33 @@ def unknown_voice(anything: str):
     log.warning("unknown voice webhook /twilio/voice/%s: repeating the current step", anything)
     from ivr.engine import Resume
 
-    return _answer(lambda handler, call_sid, req: handler.handle(call_sid, Resume(), None, "unknown", anything[:100]))
+    return _answer(lambda handler, call_sid: handler.handle(call_sid, Resume(), None, "unknown", anything[:100]))
 
 
 @bp.post("/status")
 @twilio_signed
 def status_callback():
     """The call ended; close its record. A status callback never needs TwiML."""
-    from ivr.db import get_session
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from ivr.db import GATE_EXTENSION
 
     form = request.form
-    try:
-        duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
-        session = get_session()
-        with _write_lock(current_app)():
-            if close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20], duration,
-                          current_app.extensions["hausruf.clock"]()):
-                session.commit()
-            else:
+    call_sid, status = form.get("CallSid", ""), translate.call_status(form.get("CallStatus"))
+    duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
+    now = current_app.extensions["hausruf.clock"]()
+
+    def close(session) -> None:
+        for _ in range(STATUS_ATTEMPTS):
+            try:
+                if close_call(session, PROVIDER, call_sid, status, duration, now):
+                    session.commit()
+                return
+            except StaleDataError:  # a step of the call was stored meanwhile
                 session.rollback()
+
+    try:
+        current_app.extensions[GATE_EXTENSION].run(close)
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
         log.exception("status callback failed")
     return Response(status=204)
