@@ -1,56 +1,62 @@
-"""The Flask app factory: every subsystem registers its blueprints, extensions and teardown here."""
+"""The Flask app factory: every subsystem registers its blueprints and fills its part of the wiring here."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 from flask import Flask
 
 from ivr.config import Settings
+from ivr.wiring import EXTENSION, Hausruf
 
 log = logging.getLogger("hausruf")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the web app; test_config overrides Settings fields (e.g. {"database_url": ...})."""
+    """Build the web app; test_config overrides Settings fields (e.g. {"database_url": ...}).
+
+    The database must be migrated already: `hausruf serve` and `make demo` do it before the server
+    processes start (ivr.web.server), tests in their fixtures. Logging is set up by the command.
+    """
     settings = Settings.from_env(**(test_config or {}))
-
-    app = Flask("ivr")
-    app.config["HAUSRUF"] = settings
-    app.config["DATABASE_URL"] = settings.database_url
-    app.config["DATABASE_TIMEOUT"] = settings.database_timeout  # a caller is waiting: never wait long
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
     from ivr import db
     from ivr.directory.routing import build_context
     from ivr.flows import runtime
     from ivr.tasks import web as tasks_web
-    from ivr.telephony.twilio import stream, webhooks
+    from ivr.tasks.config import TaskConfig
+    from ivr.telephony.twilio import sms_webhooks, stream, webhooks
     from ivr.web import health, prompts
 
-    _migrate(settings)
+    app = Flask("ivr")
+    app.config["HAUSRUF"] = settings
+    wiring = app.extensions[EXTENSION] = Hausruf(settings=settings, tasks=TaskConfig.for_settings(settings),
+                                                 build_context=build_context)
     db.init_app(app)
     runtime.init_app(app)
-    app.extensions["hausruf.context_builder"] = build_context
-    # The only clock the web side reads; tests replace it to pin opening hours and escalations.
-    app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
-    # Subsystems that register their own routes and extensions.
+    app.register_blueprint(sms_webhooks.bp)
+    # Subsystems that register their own routes and fill their part of the wiring.
     tasks_web.init_app(app)
     stream.init_app(app)
     prompts.init_app(app)
+    wiring.telephony = webhooks.init_app(app)  # after prompts and speech: it renders with both
     if not (settings.twilio_auth_token and settings.public_url):
         log.warning("TWILIO_AUTH_TOKEN or HAUSRUF_PUBLIC_URL not set: every /twilio/* request gets 403")
     return app
 
 
-def _migrate(settings: Settings) -> None:
-    """Bring the schema up to date; a broken database must not stop the server answering calls."""
-    from ivr.db import upgrade
+def twilio_messaging(settings: Settings):
+    """The Twilio SMS channel; ValueError without credentials (then messages wait in the outbox)."""
+    from ivr.telephony.twilio.sms import TwilioSms
 
-    try:
-        upgrade(settings.database_url)
-    except Exception:  # noqa: BLE001 - calls still get the staff fallback; the log says why
-        log.exception("database migration failed; calls will fall back to staff until it is fixed")
+    return TwilioSms(settings)
+
+
+def worker_jobs(settings: Settings, config=None):
+    """The worker's jobs, wired with the Twilio adapters (built on first use)."""
+    from ivr.tasks.jobs import Jobs
+    from ivr.telephony.twilio.voice import TwilioVoice
+
+    return Jobs(settings, config, channel=lambda: twilio_messaging(settings),
+                telephony={"twilio": lambda: TwilioVoice(settings)})

@@ -14,7 +14,6 @@ what the call waits for.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
@@ -32,6 +31,7 @@ from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
 from ivr.engine.actions import Action, BookCallback, Hangup, Outcome
 from ivr.engine.events import Event
 from ivr.flows.model import Flow
+from ivr.telephony.ports import StepResult
 
 log = logging.getLogger("hausruf.calls")
 
@@ -48,19 +48,6 @@ DECIDE_ATTEMPTS = 10
 
 class CallChangedMeanwhile(RuntimeError):
     """The call changed under every attempt to store a step (see DECIDE_ATTEMPTS)."""
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What to render: the actions, the step they belong to, and the flow language."""
-
-    actions: list[Action]
-    step: int
-    language: str
-    node: str | None
-    stale: bool = False
-    revision: str = ""
-    after_menu: bool = False  # the call waited in a menu before this step (a media stream may be running)
 
 
 class CallHandler:

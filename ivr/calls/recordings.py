@@ -1,6 +1,6 @@
-"""Spoken messages: fetched from Twilio, transcribed offline, attached to their task, deleted in time.
+"""Spoken messages: fetched through the call's telephony adapter, transcribed offline, attached, deleted in time.
 
-The audio is copied to our server and then deleted at Twilio, so a caller's voice is kept in one
+The audio is copied to our server and then deleted at the provider, so a caller's voice is kept in one
 place only; the local copy is deleted after HAUSRUF_RECORDING_RETENTION_DAYS (default 30). The
 transcript uses the model's full vocabulary: a message can be about anything.
 """
@@ -13,12 +13,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import requests
-from sqlalchemy import select
+from typing import Callable
+
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.db.models import Call, CallbackTask
+from ivr.telephony.ports import TelephonyAdapter
 
 log = logging.getLogger("hausruf.recordings")
 DEFAULT_RETENTION_DAYS = 30
@@ -29,55 +30,32 @@ def retention_days() -> int:
     return int(os.environ.get("HAUSRUF_RECORDING_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
 
 
-def local_path(settings: Settings, recording_sid: str) -> Path:
-    """Where our copy of a recording lives."""
-    return settings.recordings_dir / f"{recording_sid}.wav"
+def local_path(settings: Settings, reference: str) -> Path:
+    """Where our copy of a recording lives (references are the adapter's ids; path separators are dropped)."""
+    return settings.recordings_dir / f"{reference.replace('/', '_')}.wav"
 
 
-def _api(settings: Settings) -> str:
-    return (settings.twilio_api_base or "https://api.twilio.com").rstrip("/")
-
-
-def fetch_recording(settings: Settings, recording_sid: str) -> Path:
-    """Download the recording as WAV (Twilio serves RecordingUrl + ".wav"), written atomically.
-
-    A plain authenticated GET: twilio-python reads every response as text, which would garble audio.
-    """
-    url = f"{_api(settings)}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.wav"
-    response = requests.get(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=60)
-    response.raise_for_status()
-    target = local_path(settings, recording_sid)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    partial.write_bytes(response.content)
-    partial.replace(target)
-    return target
-
-
-def delete_at_twilio(settings: Settings, recording_sid: str) -> None:
-    """Remove Twilio's copy once ours is safe; a copy already gone is fine."""
-    from ivr.telephony.twilio.client import TwilioRestClient
-
-    TwilioRestClient(settings).delete_recording(recording_sid)
-
-
-def transcribe_message(session: Session, settings: Settings, models, recording_sid: str) -> CallbackTask | None:
-    """Fetch, transcribe and attach one recording to the task that references it; None if no task yet."""
+def transcribe_message(session: Session, settings: Settings, models, task_id: int,
+                       telephony: Callable[[str], TelephonyAdapter]) -> CallbackTask | None:
+    """Fetch a task's recording through its call's adapter, transcribe it offline, attach it, delete the provider's copy."""
     from speech.transcribe import transcribe_wav
 
-    task = session.scalar(select(CallbackTask).where(CallbackTask.recording_ref == recording_sid))
-    if task is None:
+    task = session.get(CallbackTask, task_id)
+    if task is None or not task.recording_ref:
         return None
-    path = local_path(settings, recording_sid)
+    call = session.get(Call, task.call_id) if task.call_id else None
+    adapter = telephony(call.provider if call else "twilio")
+    reference = task.recording_ref
+    path = local_path(settings, reference)
     if not path.exists():
-        path = fetch_recording(settings, recording_sid)
-    language = session.scalar(select(Call.flow_language).where(Call.id == task.call_id)) or settings.default_language
+        path = adapter.fetch_recording(reference, path)
+    language = (call.flow_language if call else None) or settings.default_language
     if language in models.languages:
         task.transcript = transcribe_wav(path, models.get(language))[:4000]
     else:
-        log.warning("no Vosk model for '%s': message %s kept without transcript", language, recording_sid)
+        log.warning("no Vosk model for '%s': message %s kept without transcript", language, reference)
         task.transcript = ""  # looked at; staff listen to the recording instead
-    delete_at_twilio(settings, recording_sid)
+    adapter.delete_recording(reference)
     return task
 
 

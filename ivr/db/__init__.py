@@ -12,28 +12,27 @@ from ivr.db.migrate import current, upgrade
 __all__ = ["DatabaseGate", "DatabaseTimeout", "get_session", "init_app", "make_engine", "read_only",
            "session_factory", "upgrade", "current"]
 
-EXTENSION = "hausruf.db"
-READ_EXTENSION = "hausruf.db.read"
-GATE_EXTENSION = "hausruf.db.gate"
-
-
 def init_app(app: Flask) -> None:
-    """The engine (every wait bounded by DATABASE_TIMEOUT), the sessions, the webhooks' gate, and teardown."""
-    settings = app.config["HAUSRUF"]
+    """The engine (every wait bounded by HAUSRUF_DB_TIMEOUT), the sessions, the webhooks' gate, and teardown."""
+    from ivr.wiring import hausruf
+
+    wiring = hausruf(app)
+    settings = wiring.settings
     engine = make_engine(settings.database_url, timeout=settings.database_timeout,
                          pool_size=settings.database_pool_size)
-    sessions = session_factory(engine)
-    app.extensions[EXTENSION] = sessions
+    wiring.sessions = session_factory(engine)
     # Same pool; its transactions begin read-only (DEFERRED on SQLite: no write lock taken or awaited).
-    app.extensions[READ_EXTENSION] = session_factory(engine.execution_options(**{READ_ONLY: True}))
-    app.extensions[GATE_EXTENSION] = DatabaseGate(sessions, settings.database_pool_size, settings.database_timeout)
+    wiring.read_sessions = session_factory(engine.execution_options(**{READ_ONLY: True}))
+    wiring.database = DatabaseGate(wiring.sessions, settings.database_pool_size, settings.database_timeout)
     app.teardown_appcontext(close_session)
 
 
 def get_session() -> Session:
     """The session of the current request (or app context), opened on first use."""
+    from ivr.wiring import hausruf
+
     if "db_session" not in g:
-        g.db_session = current_app.extensions[EXTENSION]()
+        g.db_session = hausruf(current_app).sessions()
     return g.db_session
 
 
@@ -46,7 +45,9 @@ def close_session(exc: BaseException | None = None) -> None:
 
 def engine_of(app: Flask):
     """The app's engine (health checks, tests)."""
-    return app.extensions[EXTENSION].kw["bind"]
+    from ivr.wiring import hausruf
+
+    return hausruf(app).sessions.kw["bind"]
 
 
 HEALTH_TIMEOUT = 1.5  # /healthz must answer within 2 s, even when the database is frozen
@@ -56,7 +57,9 @@ def check_database(app: Flask, timeout: float = HEALTH_TIMEOUT) -> str:
     """"ok", or what is wrong with the database, within timeout seconds whatever the database does."""
     from sqlalchemy import text
 
-    gate = app.extensions[GATE_EXTENSION]
+    from ivr.wiring import hausruf
+
+    gate = hausruf(app).database
     try:
         gate.run(lambda session: session.execute(text("SELECT 1")), timeout=timeout)
     except DatabaseTimeout:

@@ -65,7 +65,8 @@ class LiveFlows:
 
 def init_app(app: Flask) -> None:
     """Load the flows once, storing their revisions in the app's database; each request sees the current set."""
-    from ivr.db import EXTENSION, READ_EXTENSION
+    from ivr.wiring import hausruf
 
-    archive = RevisionArchive(app.extensions[EXTENSION], app.extensions[READ_EXTENSION])  # after ivr.db.init_app
-    app.extensions["hausruf.flows"] = LiveFlows(app.config["HAUSRUF"].flows_dir, archive)
+    wiring = hausruf(app)
+    archive = RevisionArchive(wiring.sessions, wiring.read_sessions)  # after ivr.db.init_app
+    wiring.flows = LiveFlows(wiring.settings.flows_dir, archive)

@@ -24,7 +24,7 @@ NUMBER_LOCK = 0x48415553  # "HAUS"
 
 
 def book_callback(session: Session, call: Call, action: BookCallback, context: CallContext,
-                  now: datetime) -> CallbackTask:
+                  now: datetime, config: TaskConfig | None = None) -> CallbackTask:
     """Create the call's task for action.audience (or attach a recording to it) and queue the first SMS.
 
     Runs inside the webhook's transaction and does not commit: the task, its transition and the SMS
@@ -37,8 +37,9 @@ def book_callback(session: Session, call: Call, action: BookCallback, context: C
         if action.recording:
             existing.recording_ref = action.recording[:500]
         return existing
-    zone = getattr(context.now.tzinfo, "key", None) or "UTC"
-    config = TaskConfig.from_env(context.staff_number, zone)
+    if config is None:  # callers without the app's wiring (tests, tools)
+        zone = getattr(context.now.tzinfo, "key", None) or "UTC"
+        config = TaskConfig.from_env(context.staff_number, zone)
     task = _new_task(session, context.caller, action.audience, action.topic, now, call=call,
                      recording=action.recording)
     open_task(task, f"call {call.provider_call_id}", f"caller chose a callback in node {action.node}", now)

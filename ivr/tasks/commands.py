@@ -84,10 +84,11 @@ def worker_command(threads: int) -> None:
     import logging
 
     from ivr.tasks.worker import run_worker
+    from ivr.app import worker_jobs
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_worker(settings, workers=threads)
+    run_worker(settings, workers=threads, jobs=worker_jobs(settings))
 
 
 def register(group: click.Group) -> None:

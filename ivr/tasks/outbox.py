@@ -34,13 +34,13 @@ def _by_key(session: Session, key: str) -> SmsMessage | None:
     return session.scalar(select(SmsMessage).where(SmsMessage.idempotency_key == key[:100]))
 
 
-def record_inbound(session: Session, message_sid: str, from_number: str, to_number: str, body: str,
+def record_inbound(session: Session, message_id: str, from_number: str, to_number: str, body: str,
                    now: datetime) -> SmsMessage | None:
-    """Store a received SMS; None if this MessageSid was stored before (Twilio retried the webhook)."""
-    if message_sid and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_message_id == message_sid)):
+    """Store a received message; None if its id was stored before (the channel retried its webhook)."""
+    if message_id and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_message_id == message_id)):
         return None
-    message = SmsMessage(direction="inbound", to_number=to_number[:20], from_number=from_number[:20],
-                         body=body[:1600], status="received", provider_message_id=message_sid[:128] or None,
+    message = SmsMessage(direction="inbound", to_number=to_number[:255], from_number=from_number[:255],
+                         body=body[:1600], status="received", provider_message_id=message_id[:128] or None,
                          created_at=now, sent_at=now)
     session.add(message)
     return message

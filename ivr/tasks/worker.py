@@ -54,10 +54,13 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
     return Queue(huey, jobs, send_outbox, sweep, transcribe)
 
 
-def run_worker(settings: Settings, workers: int = 2) -> None:
-    """Run the consumer until SIGINT/SIGTERM; a first sweep at start picks up what a crash left."""
+def run_worker(settings: Settings, workers: int = 2, jobs: Jobs | None = None) -> None:
+    """Run the consumer until SIGINT/SIGTERM; a first sweep at start picks up what a crash left.
+
+    jobs come wired with a messaging channel and telephony adapters (ivr.wiring.worker_jobs).
+    """
     upgrade(settings.database_url)
-    queue = build_queue(settings)
+    queue = build_queue(settings, jobs)
     queue.sweep()  # enqueue one right away: rows left in "sending" by a killed worker are resolved now
     # A short poll interval keeps the embedded SQLite queue within a second of a webhook's kick.
     consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,

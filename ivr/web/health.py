@@ -15,7 +15,9 @@ def healthz():
     report = {"status": "ok", "database": check_database(current_app)}
     if report["database"] != "ok":
         report["status"] = "degraded"
-    flowset = current_app.extensions["hausruf.flows"].current()
+    from ivr.wiring import hausruf
+
+    flowset = hausruf(current_app).flows.current()
     report["flows"] = [flow.key for flow in flowset.flows()]
     report["flow_errors"] = sum(1 for p in flowset.problems if p.severity == "error")
     if not report["flows"]:

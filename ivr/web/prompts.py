@@ -91,7 +91,8 @@ def init_app(app: Flask) -> None:
 
     settings = app.config["HAUSRUF"]
     renderer = PromptRenderer(settings.prompts_dir, overrides_dir=settings.flows_dir / "prompts")
-    app.extensions["hausruf.prompt_renderer"] = renderer
-    app.extensions["hausruf.prompt_url"] = PromptUrls(renderer, settings.public_url,
-                                                      on_demand=settings.render_prompts_on_demand)
+    from ivr.wiring import hausruf
+
+    hausruf(app).prompt_renderer = renderer
+    hausruf(app).prompt_url = PromptUrls(renderer, settings.public_url, on_demand=settings.render_prompts_on_demand)
     app.register_blueprint(bp)

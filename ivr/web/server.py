@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger("hausruf")
 
 
 class HausrufServer(BaseApplication):
@@ -19,7 +22,7 @@ class HausrufServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from ivr import create_app
+        from ivr.app import create_app
 
         return create_app()
 
@@ -43,5 +46,20 @@ def server_options(host: str, port: int, workers: int | None = None, threads: in
 
 
 def serve(host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
-    """Run until stopped."""
+    """Migrate the database, then run until stopped (migrations run once, before the workers fork)."""
+    from ivr.config import Settings
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    migrate(settings.database_url)
     HausrufServer(server_options(host, port, workers, threads)).run()
+
+
+def migrate(database_url: str) -> None:
+    """Bring the schema up to date; a broken database must not stop the server answering calls."""
+    from ivr.db import upgrade
+
+    try:
+        upgrade(database_url)
+    except Exception:  # noqa: BLE001 - calls still get the staff fallback; the log says why
+        log.exception("database migration failed; calls will fall back to staff until it is fixed")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ivr.db.models import SmsMessage
 from tests.tasks.conftest import JONAS, PETRA, STRANGER, only_task, outbox, sms
 from tests.twilio.conftest import ERIKA, STAFF
+from ivr.wiring import hausruf
 
 
 def book_it_help(twilio):
@@ -86,7 +87,7 @@ def test_without_a_reply_the_second_volunteer_then_staff_are_offered_the_task(tw
 
 def test_the_webhook_wakes_the_worker_after_commit(twilio, app):
     book_it_help(twilio)
-    kick = app.extensions["hausruf.sms_kick"]
+    kick = hausruf(app).outbox_kick
     assert kick._queue is not None and kick._queue.huey.pending_count() == 1
 
 

@@ -21,6 +21,7 @@ from tests.support.twilio_standin import ACCOUNT_SID, AUTH_TOKEN
 from tests.tasks.conftest import JONAS, only_task, outbox, sms
 from tests.tasks.test_acceptance import book_it_help
 from tests.twilio.conftest import HOTLINE
+from ivr.wiring import hausruf
 
 
 def cli(app, *args):
@@ -104,7 +105,7 @@ def _worker(app, standin, tmp_path, lease: str) -> subprocess.Popen:
 
 def test_a_worker_killed_between_send_and_commit_neither_loses_nor_doubles(twilio, app, db, standin, tmp_path):
     # Real time: the worker subprocess has a real clock (so at night Petra gets the offer, not Jonas).
-    standin.clock = app.extensions["hausruf.clock"] = lambda: datetime.now(timezone.utc)
+    standin.clock = hausruf(app).clock = lambda: datetime.now(timezone.utc)
     book_it_help(twilio)
     [offer] = outbox(db)
     hold = standin.fail(offer.to_number, mode="hang", times=1)  # Twilio takes it; the answer never comes back

@@ -70,7 +70,7 @@ def test_a_row_left_in_sending_whose_message_reached_twilio_is_not_sent_again(tw
     # The worker claimed the row and Twilio took the message, then the worker died before recording the SID.
     with jobs.sessions() as session:
         assert _claim(session, offer.id, jobs.client.from_number, clock.now, config) == "queued"
-    jobs.client.send_sms(JONAS, offer.body)
+    jobs.channel.client.send_sms(JONAS, offer.body)
     assert jobs.send_outbox(clock.advance(seconds=60)).sent == 0  # lease still held
     report = jobs.send_outbox(clock.advance(seconds=61))
     assert (report.recovered, report.sent) == (1, 0)
@@ -104,7 +104,7 @@ def test_an_answer_lost_after_twilio_accepted_is_recovered_by_lookup(twilio, db,
 def test_an_identical_earlier_message_is_not_mistaken_for_the_lost_one(twilio, db, jobs, standin, clock, config):
     book_it_help(twilio)
     [offer] = outbox(db)
-    earlier = jobs.client.send_sms(JONAS, offer.body)  # same text, already owned by another row
+    earlier = jobs.channel.client.send_sms(JONAS, offer.body)  # same text, already owned by another row
     with jobs.sessions() as session:
         session.execute(update(SmsMessage).where(SmsMessage.id == offer.id).values(status="queued"))
         session.add(SmsMessage(direction="outbound", to_number=JONAS, body=offer.body, status="sent",
@@ -117,10 +117,10 @@ def test_an_identical_earlier_message_is_not_mistaken_for_the_lost_one(twilio, d
 
 
 def test_two_workers_never_send_the_same_row(twilio, db, jobs, standin, clock, config, app):
-    from ivr.tasks.jobs import Jobs
+    from ivr.app import worker_jobs
 
     book_it_help(twilio)
-    other = Jobs(app.config["HAUSRUF"], config)
+    other = worker_jobs(app.config["HAUSRUF"], config)
     [offer] = outbox(db)
     with jobs.sessions() as first, other.sessions() as second:
         assert _claim(first, offer.id, "+1", clock.now, config) == "queued"

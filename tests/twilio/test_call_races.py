@@ -10,6 +10,7 @@ from ivr.db import get_session
 from ivr.db.models import Call, CallbackTask, CallEvent
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL
+from ivr.wiring import hausruf
 
 
 def _meanwhile(post) -> object:
@@ -33,7 +34,7 @@ def test_a_word_stored_while_a_key_was_decided_wins_and_the_key_is_decided_again
     call = twilio.call(ERIKA)
     step = call._only("Gather").get("action").split("step=")[1]
     other_worker = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
-    build_context = app.extensions["hausruf.context_builder"]
+    build_context = hausruf(app).build_context
     spoken = []
 
     def context_while_the_word_arrives(open_session, number, now, settings):
@@ -44,7 +45,7 @@ def test_a_word_stored_while_a_key_was_decided_wins_and_the_key_is_decided_again
                                                              call.form()))
         return build_context(open_session, number, now, settings)
 
-    app.extensions["hausruf.context_builder"] = context_while_the_word_arrives
+    hausruf(app).build_context = context_while_the_word_arrives
     call.press("4")  # care menu, had it won
     assert spoken[0].status == 200 and spoken[0].xml.find("Record") is not None
     assert call.twiml.find("Record") is not None  # the key repeats what the word led to: the IT message
@@ -79,7 +80,7 @@ def test_many_presses_of_one_step_at_once_advance_the_call_once(app, twilio):
 
 def test_a_hang_up_while_a_key_was_decided_is_not_overwritten(app, twilio):
     call = twilio.call(ERIKA)
-    build_context = app.extensions["hausruf.context_builder"]
+    build_context = hausruf(app).build_context
     hung_up = []
 
     def context_while_the_caller_hangs_up(open_session, number, now, settings):
@@ -90,7 +91,7 @@ def test_a_hang_up_while_a_key_was_decided_is_not_overwritten(app, twilio):
                 "/twilio/status", call.form(CallStatus="completed", CallDuration="9")))
         return build_context(open_session, number, now, settings)
 
-    app.extensions["hausruf.context_builder"] = context_while_the_caller_hangs_up
+    hausruf(app).build_context = context_while_the_caller_hangs_up
     call.press("4")
     assert hung_up[0].status == 204
     with app.app_context():

@@ -6,11 +6,12 @@ import threading
 
 from sqlalchemy import text
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.calls.spool import take_spooled
 from ivr.db import engine_of, make_engine
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+from ivr.wiring import hausruf
 
 TWILIO_GIVES_UP_SECONDS = 15  # Twilio's default webhook timeout: after it the caller hears an error
 
@@ -26,8 +27,8 @@ def _hold_the_database(database_url):
 
 
 def test_a_locked_database_puts_the_caller_through_to_staff_before_twilio_gives_up(database_url, tmp_path):
-    app = create_app(app_config(database_url, tmp_path, database_timeout=1))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(database_url, tmp_path, database_timeout=1))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
     call = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
     holder = _hold_the_database(database_url)
@@ -51,8 +52,8 @@ def test_another_process_holding_sqlites_write_lock_costs_one_timeout_not_more(s
     import sys
     import time
 
-    app = create_app(app_config(sqlite_url, tmp_path, database_timeout=1))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(sqlite_url, tmp_path, database_timeout=1))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
     database = sqlite_url.removeprefix("sqlite:///")
     holder = subprocess.Popen([sys.executable, "-c", (

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ivr.db import get_session
 from ivr.db.models import Call, CallEvent
 from tests.twilio.conftest import ERIKA, PUBLIC_URL, STAFF
+from ivr.wiring import hausruf
 
 
 def test_unsigned_call_is_refused(twilio):
@@ -130,15 +131,15 @@ def test_a_late_duplicate_post_does_not_advance_twice(twilio, app):
 
 
 def test_state_lives_in_the_database_so_a_new_app_continues_the_call(app, database_url, tmp_path):
-    from ivr import create_app
+    from tests.support.apps import migrated_app
     from tests.support.call_simulator import CallSimulator
     from tests.twilio.conftest import AUTH_TOKEN, app_config
 
     first = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call = first.call(ERIKA)
     call.press("4")
-    restarted = create_app(app_config(database_url, tmp_path))
-    restarted.extensions["hausruf.clock"] = app.extensions["hausruf.clock"]
+    restarted = migrated_app(app_config(database_url, tmp_path))
+    hausruf(restarted).clock = hausruf(app).clock
     call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call.press("1")
     assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Ambulante Pflege Siegerland. Bitte bleiben Sie am Apparat."]
@@ -171,3 +172,13 @@ def test_whisper_url_speaks_the_text(twilio):
     reply = twilio.post("/twilio/voice/whisper?text=Anruf+vom+Haustelefon&lang=de", {"CallSid": "CA9"})
     assert reply.status == 200
     assert reply.xml.find("Say").text == "Anruf vom Haustelefon"
+
+
+def test_a_sip_caller_reaches_the_main_menu_and_is_known_by_the_number_in_the_address(twilio, app):
+    call = twilio.call("sip:+493023125301@pbx.example.org")
+    assert call.heard[0].startswith("Guten Tag, Frau Becker.")
+    assert call._only("Gather") is not None
+    with app.app_context():
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
+        assert (stored.provider, stored.from_number) == ("twilio", "sip:+493023125301@pbx.example.org")
+        assert stored.tenant_id is not None

@@ -5,7 +5,6 @@ No I/O here: REST calls live in client.py, database work in ivr.calls (STYLE.md 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlencode
@@ -120,14 +119,9 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
 
 
 def _speak(segments: tuple[str, ...], language: str, prompt_url: PromptUrl) -> str:
-    return _spoken(segments, language, tuple(prompt_url(text, language) for text in segments))
-
-
-@functools.lru_cache(maxsize=1024)
-def _spoken(segments: tuple[str, ...], language: str, urls: tuple[str | None, ...]) -> str:
-    # Menus repeat the same prompts call after call: their TwiML is built once per set of audio URLs.
     spoken = []
-    for index, (text, url) in enumerate(zip(segments, urls)):
+    for index, text in enumerate(segments):
+        url = prompt_url(text, language)
         if index:
             spoken.append(twiml.verb("Pause", length=PAUSE_SECONDS))
         spoken.append(twiml.verb("Play", twiml.text(url)) if url else _say(text, language))

@@ -8,18 +8,18 @@ from typing import Callable, Mapping
 
 from flask import Blueprint, Response, current_app, request
 
-from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
 from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
+from ivr.telephony.ports import CallService, StepResult
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
+from ivr.telephony.twilio.voice import PROVIDER, TwilioVoice
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.twilio")
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio")
 
 TWIML = "text/xml"
-PROVIDER = "twilio"
-STATUS_ATTEMPTS = 3  # a status callback racing a step of the same call is simply done again
 
 
 def _twiml(body: str) -> Response:
@@ -61,37 +61,22 @@ def _step_param(query: Mapping[str, str]) -> int | None:
         return None
 
 
-def _respond(app, call_sid: str, result: StepResult) -> Response:
-    """Render a step the handler has stored: Twilio must never act on a state we failed to store."""
-    settings = app.config["HAUSRUF"]
-    speech = app.extensions.get("hausruf.speech_streams")
-    stream = speech.stream_for(call_sid, result) if speech else None
-    stop = speech.stop_for(call_sid, result) if speech else None
-    prompt_url = app.extensions.get("hausruf.prompt_url") or (lambda text, language: None)
-    return _twiml(translate.render(result.actions, result.step, prompt_url, caller_id=settings.phone_number,
-                                   stream=stream, stop_stream=stop))
+def _answer(run: Callable[[CallService, str], StepResult]) -> Response:
+    """run(calls, call_sid) for the call this webhook is about, then TwiML for the stored step.
 
-
-def _answer(run: Callable[[CallHandler, str], StepResult]) -> Response:
-    """run(handler, call_sid) for the call this webhook is about, under the database deadline; its TwiML."""
-    from ivr.db import GATE_EXTENSION
-
-    app = current_app._get_current_object()
+    The CallService answers within the database deadline or raises; never_dead_air turns that into
+    the staff fallback. Twilio must never act on a state we failed to store.
+    """
+    wiring = hausruf(current_app)
     call_sid = request.form.get("CallSid") or _missing("CallSid")
-    settings, flows = app.config["HAUSRUF"], app.extensions["hausruf.flows"].current()
-    build_context, book = app.extensions["hausruf.context_builder"], app.extensions.get("hausruf.book_callback")
-    now = app.extensions["hausruf.clock"]()
-
-    def step(session) -> StepResult:
-        return run(CallHandler(session, settings, flows, build_context, book, now, PROVIDER), call_sid)
-
-    return _respond(app, call_sid, app.extensions[GATE_EXTENSION].run(step))
+    result = run(wiring.calls(PROVIDER), call_sid)
+    return _twiml(wiring.telephony.render(call_sid, result))
 
 
 def _step(event: Event, kind: str, detail: str) -> Response:
     """One engine step of the call with event; a post for an older step only repeats what the call waits on."""
     expected = _step_param(request.args)
-    return _answer(lambda handler, call_sid: handler.handle(call_sid, event, expected, kind, detail))
+    return _answer(lambda calls, call_sid: calls.deliver(call_sid, event, expected, kind, detail))
 
 
 @bp.post("/voice")
@@ -100,7 +85,7 @@ def _step(event: Event, kind: str, detail: str) -> Response:
 def incoming_call():
     """A new call to the hotline."""
     caller = request.form.get("From")
-    return _answer(lambda handler, call_sid: handler.start(call_sid, caller))
+    return _answer(lambda calls, call_sid: calls.start(call_sid, caller))
 
 
 @bp.post("/voice/gather")
@@ -160,9 +145,9 @@ def whisper():
 @twilio_signed
 def recording_status():
     """Twilio says a recording is ready: the worker fetches and transcribes it."""
-    jobs = current_app.extensions.get("hausruf.recording_jobs")
-    if jobs and request.form.get("RecordingStatus", "completed") == "completed":
-        jobs(request.form.get("CallSid", ""), request.form.get("RecordingSid", ""), request.form.get("RecordingUrl", ""))
+    ready = hausruf(current_app).recording_ready
+    if ready and request.form.get("RecordingStatus", "completed") == "completed":
+        ready(request.form.get("RecordingSid", ""))
     return Response(status=204)
 
 
@@ -174,33 +159,18 @@ def unknown_voice(anything: str):
     log.warning("unknown voice webhook /twilio/voice/%s: repeating the current step", anything)
     from ivr.engine import Resume
 
-    return _answer(lambda handler, call_sid: handler.handle(call_sid, Resume(), None, "unknown", anything[:100]))
+    return _answer(lambda calls, call_sid: calls.deliver(call_sid, Resume(), None, "unknown", anything[:100]))
 
 
 @bp.post("/status")
 @twilio_signed
 def status_callback():
     """The call ended; close its record. A status callback never needs TwiML."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from ivr.db import GATE_EXTENSION
-
     form = request.form
-    call_sid, status = form.get("CallSid", ""), translate.call_status(form.get("CallStatus"))
     duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
-    now = current_app.extensions["hausruf.clock"]()
-
-    def close(session) -> None:
-        for _ in range(STATUS_ATTEMPTS):
-            try:
-                if close_call(session, PROVIDER, call_sid, status, duration, now):
-                    session.commit()
-                return
-            except StaleDataError:  # a step of the call was stored meanwhile
-                session.rollback()
-
     try:
-        current_app.extensions[GATE_EXTENSION].run(close)
+        hausruf(current_app).calls(PROVIDER).end(form.get("CallSid", ""), translate.call_status(form.get("CallStatus")),
+                                                 duration)
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
         log.exception("status callback failed")
     return Response(status=204)
@@ -208,3 +178,10 @@ def status_callback():
 
 def _missing(field: str):
     raise ValueError(f"webhook without {field}")
+
+
+def init_app(app) -> TwilioVoice:
+    """The Twilio voice adapter, rendering with the app's prompts and speech streams (set up before)."""
+    wiring = hausruf(app)
+    return TwilioVoice(wiring.settings, prompt_url=lambda text, language: wiring.prompt_url(text, language),
+                       speech_streams=wiring.speech_streams)
