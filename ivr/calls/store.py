@@ -25,5 +25,8 @@ def record_step(session: Session, call: Call, now: datetime, kind: str, node: st
     for name, value in changes.items():
         setattr(call, name, value)
     call.last_update = now
-    session.add(call)
-    session.add(CallEvent(call=call, at=now, kind=kind, node=node, detail=detail[:500], outcome=outcome))
+    if call.id is None:  # a new call: its INSERT gives the id the event refers to
+        session.add(call)
+        session.flush()
+    # By id, not through Call.events: appending to that collection would load every earlier event.
+    session.add(CallEvent(call_id=call.id, at=now, kind=kind, node=node, detail=detail[:500], outcome=outcome))

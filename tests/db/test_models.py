@@ -12,6 +12,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ivr.config import Settings
+from ivr.tasks.config import TaskConfig
+from ivr.wiring import EXTENSION, Hausruf
 from ivr.db import get_session, init_app, make_engine, session_factory, upgrade
 from ivr.db.models import Call, CallbackTask, CallEvent
 
@@ -70,7 +72,7 @@ def test_callback_task_lost_update_raises(sessions):
 def test_flask_session_per_request_is_closed_on_teardown(database_url):
     upgrade(database_url)
     app = Flask(__name__)
-    app.config["HAUSRUF"] = Settings.from_env(database_url=database_url)
+    app.extensions[EXTENSION] = Hausruf(settings=Settings.from_env(database_url=database_url), tasks=TaskConfig())
     init_app(app)
     with app.app_context():
         session = get_session()

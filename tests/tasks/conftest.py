@@ -92,7 +92,7 @@ def db(app):
     one would block the webhooks and the worker it watches. pysqlite's own default begins
     transactions only before writes, so these reads never lock anything.
     """
-    engine = create_engine(normalise_url(app.config["DATABASE_URL"]))
+    engine = create_engine(normalise_url(app.config["HAUSRUF"].database_url))
     session = Session(engine, expire_on_commit=False)
     yield session
     session.close()

@@ -38,7 +38,7 @@ def _book(sessions, sid: str, audience: str = "volunteers", recording: str | Non
 
 
 def test_concurrent_bookings_get_distinct_numbers(app):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     numbers, errors = [], []
     start = threading.Barrier(8)
 
@@ -58,7 +58,7 @@ def test_concurrent_bookings_get_distinct_numbers(app):
 
 
 def test_one_call_books_one_task_per_audience(app, db):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     first = _book(sessions, "CA" + "1" * 32)
     again = _book(sessions, "CA" + "1" * 32, recording="simulated:message-1")
     assert first == again
@@ -68,7 +68,7 @@ def test_one_call_books_one_task_per_audience(app, db):
 
 
 def test_illegal_transitions_are_refused_with_a_clear_message(app, db):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     _book(sessions, "CA" + "2" * 32)
     task = only_task(db)
     move(task, "done", "test", "finished", NOW)
@@ -79,7 +79,7 @@ def test_illegal_transitions_are_refused_with_a_clear_message(app, db):
 
 
 def test_two_writers_on_the_same_task_cannot_both_win(app):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     _book(sessions, "CA" + "3" * 32)
     first, second = sessions(), sessions()
     theirs = second.scalar(select(CallbackTask))

@@ -25,7 +25,7 @@ from ivr.wiring import hausruf
 
 
 def cli(app, *args):
-    env = {"HAUSRUF_DATABASE_URL": app.config["DATABASE_URL"], "HAUSRUF_ENV_FILE": "/nonexistent"}
+    env = {"HAUSRUF_DATABASE_URL": app.config["HAUSRUF"].database_url, "HAUSRUF_ENV_FILE": "/nonexistent"}
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
@@ -51,10 +51,10 @@ def test_staff_cancel_tells_the_volunteer_and_done_twice_is_refused(twilio, app,
     assert outbox(db, JONAS)[-1].body == ("Hausruf #1: abgesagt durch die Genossenschaft. Bitte nicht mehr anrufen. "
                                           "Danke!")
     refused = CliRunner().invoke(main, ["tasks", "done", "1"],
-                                 env={"HAUSRUF_DATABASE_URL": app.config["DATABASE_URL"]})
+                                 env={"HAUSRUF_DATABASE_URL": app.config["HAUSRUF"].database_url})
     assert refused.exit_code == 1 and "task #1 is cancelled; it cannot become done" in refused.output
     assert "there is no task #7" in CliRunner().invoke(
-        main, ["tasks", "show", "7"], env={"HAUSRUF_DATABASE_URL": app.config["DATABASE_URL"]}).output
+        main, ["tasks", "show", "7"], env={"HAUSRUF_DATABASE_URL": app.config["HAUSRUF"].database_url}).output
     assert only_task(db).transitions[-1].reason == "Frau Becker hat selbst angerufen"
 
 
@@ -130,4 +130,7 @@ def test_a_worker_killed_between_send_and_commit_neither_loses_nor_doubles(twili
     [offer] = outbox(db)
     [message] = standin.messages_to(offer.to_number)  # one message, sent by the killed worker
     assert offer.status == "sent" and offer.provider_message_id == message["sid"]
-    assert len(standin.posts()) == 1 and [r.method for r in standin.requests] == ["POST", "GET"]
+    # One POST: never sent twice. The second worker looked it up (GET) before sending; on a busy
+    # machine its one-second lease can run out mid-look-up, and a second look-up is harmless.
+    assert len(standin.posts()) == 1 and [r.method for r in standin.requests][:2] == ["POST", "GET"]
+    assert set(r.method for r in standin.requests) == {"POST", "GET"}

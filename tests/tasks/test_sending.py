@@ -69,7 +69,7 @@ def test_a_row_left_in_sending_whose_message_reached_twilio_is_not_sent_again(tw
     [offer] = outbox(db)
     # The worker claimed the row and Twilio took the message, then the worker died before recording the SID.
     with jobs.sessions() as session:
-        assert _claim(session, offer.id, jobs.client.from_number, clock.now, config) == "queued"
+        assert _claim(session, offer.id, jobs.channel.sender, clock.now, config) == "queued"
     jobs.channel.client.send_sms(JONAS, offer.body)
     assert jobs.send_outbox(clock.advance(seconds=60)).sent == 0  # lease still held
     report = jobs.send_outbox(clock.advance(seconds=61))
@@ -83,7 +83,7 @@ def test_a_row_left_in_sending_before_the_post_is_sent_once(twilio, db, jobs, st
     book_it_help(twilio)
     [offer] = outbox(db)
     with jobs.sessions() as session:
-        _claim(session, offer.id, jobs.client.from_number, clock.now, config)
+        _claim(session, offer.id, jobs.channel.sender, clock.now, config)
     report = jobs.send_outbox(clock.advance(seconds=121))
     assert (report.recovered, report.sent) == (0, 1)
     assert len(standin.messages_to(JONAS)) == 1
@@ -110,7 +110,7 @@ def test_an_identical_earlier_message_is_not_mistaken_for_the_lost_one(twilio, d
         session.add(SmsMessage(direction="outbound", to_number=JONAS, body=offer.body, status="sent",
                                provider_message_id=earlier, idempotency_key="older", created_at=clock.now))
         session.commit()
-        _claim(session, offer.id, jobs.client.from_number, clock.now, config)
+        _claim(session, offer.id, jobs.channel.sender, clock.now, config)
     report = jobs.send_outbox(clock.advance(minutes=3))
     assert (report.recovered, report.sent) == (0, 1)
     assert len(standin.messages_to(JONAS)) == 2
