@@ -8,6 +8,7 @@ import click
 
 # Each subsystem adds its own commands through register(group).
 COMMAND_MODULES = (
+    "ivr.config_commands",
     "ivr.flows.commands",
     "ivr.simulator.commands",
     "ivr.db.commands",
@@ -18,9 +19,27 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(help="Hausruf: the phone hotline for tenants of housing cooperatives.")
+class HausrufGroup(click.Group):
+    """The command group: bad settings anywhere end a command with their messages and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        from ivr.config import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            click.echo("Hausruf cannot run with these settings (environment or .env):", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=HausrufGroup, help="Hausruf: the phone hotline for tenants of housing cooperatives.")
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script: .env is read before any command reads the environment."""
+    from ivr.config import load_env_file
+
+    load_env_file()
 
 
 def _register() -> None:

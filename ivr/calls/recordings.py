@@ -27,7 +27,10 @@ DEFAULT_RETENTION_DAYS = 30
 
 def retention_days() -> int:
     """How long local recordings are kept, from HAUSRUF_RECORDING_RETENTION_DAYS."""
-    return int(os.environ.get("HAUSRUF_RECORDING_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    from ivr.config import integer
+
+    raw = os.environ.get("HAUSRUF_RECORDING_RETENTION_DAYS", "").strip()  # declared in ivr.config.Settings
+    return integer(minimum=1)(raw) if raw else DEFAULT_RETENTION_DAYS
 
 
 def local_path(settings: Settings, reference: str) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 
@@ -53,3 +53,32 @@ class CallContext:
     def service(self, kind: str) -> ServiceStatus:
         """Status for a service kind; unknown kinds are unavailable."""
         return self.services.get(kind) or ServiceStatus(kind=kind, status="unavailable")
+
+    def template_variables(self, service_kind: str | None) -> TemplateVariables:
+        """What a prompt template reads at this step (the service is the one the call is dealing with)."""
+        return TemplateVariables(
+            caller=self.caller,
+            service=self.service(service_kind) if service_kind else None,
+            hotline=self.hotline_name,
+            now=self.now,
+        )
+
+
+@dataclass(frozen=True)
+class TemplateVariables:
+    """The names a prompt template may use, and their types: the one source for the engine and the checker.
+
+    The checker reads these type hints (and the fields of the dataclasses they name) to list the
+    allowed variables, so a field added to Caller or ServiceStatus is usable in flows at once.
+    A variable whose type is a mapping (e.g. answers a flow collects) takes its allowed keys from
+    what the flow itself declares.
+    """
+
+    caller: Caller
+    service: ServiceStatus | None  # None until the call reaches a node that names a service
+    hotline: str
+    now: datetime
+
+    def as_dict(self) -> dict:
+        """The variables as Jinja2 takes them (the dataclasses stay objects, not dicts)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -17,6 +17,7 @@ from ivr.engine.events import (
 )
 from ivr.engine.state import CallState
 from ivr.engine.conditions import holds
+from ivr.engine.emergency import is_emergency_number
 from ivr.engine.words import normalise, repeat_words
 from ivr.flows import model as m
 from ivr.flows.templates import render
@@ -88,9 +89,7 @@ class _Step:
     def _variables(self) -> dict:
         # A menu renders a dozen segments; they share one set of variables until the service changes.
         if self._cached_variables is None or self._variables_service != self.service:
-            service = self.context.service(self.service) if self.service else None
-            self._cached_variables = {"caller": self.context.caller, "service": service,
-                                      "hotline": self.context.hotline_name, "now": self.context.now}
+            self._cached_variables = self.context.template_variables(self.service).as_dict()
             self._variables_service = self.service
         return self._cached_variables
 
@@ -98,7 +97,7 @@ class _Step:
         if prompt is None:
             return ()
         variables = self._variables()
-        rendered = (render(segment, variables) for segment in prompt.segments)
+        rendered = (render(segment, variables, str(prompt.where)) for segment in prompt.segments)
         return tuple(text for text in rendered if text)
 
     def say(self, prompt: m.Prompt | None) -> None:
@@ -110,9 +109,14 @@ class _Step:
 
     def run(self, state: CallState) -> tuple[CallState, list[Action]]:
         """Run from state.node until a node waits or the call ends."""
+        emergency = self.flow.globals.get("emergency")
         for _ in range(MAX_CHAIN):
             node = self.flow.nodes[state.node]
             self.service = state.service
+            if emergency is not None and node.id == emergency.goto:
+                # The advice comes first however the path is reached (key, word, or a goto from any
+                # node), so no edit of the emergency node can put anything before it.
+                self.say(emergency.advice)
             handler = getattr(self, f"_run_{type(node).__name__}")
             next_id, waiting = handler(node, state)
             if self.service != state.service:
@@ -145,7 +149,7 @@ class _Step:
         return None, None
 
     def _run_CallbackNode(self, node: m.CallbackNode, state):
-        audience, topic = self._audience(node.audience), self._text(node.topic)
+        audience, topic = self._audience(node.audience), self._text(node.topic, node)
         self.actions.append(BookCallback(node=node.id, audience=audience, topic=topic))
         self.actions.append(Outcome("callback", audience, (("topic", topic),)))
         self.say(node.prompt)
@@ -187,6 +191,12 @@ class _Step:
             numbers, label = self.context.volunteer_numbers, "volunteers"
         else:
             numbers, label = (target.value,), f"number:{target.value}"
+        dialable = tuple(n for n in numbers if not is_emergency_number(n))
+        if dialable != tuple(numbers):
+            # The checker refuses 110/112 in flows; a partner or staff number from the directory or the
+            # settings could still be one. Forwarded, it would carry our line's location, not the caller's.
+            self.actions.append(Outcome("emergency_number_refused", label))
+            numbers = dialable
         if not numbers:
             self.actions.append(Outcome("no_number", label))
             return node.fallback, None
@@ -201,9 +211,9 @@ class _Step:
         self.actions.append(Record(node=node.id, max_seconds=node.max_seconds, language=self.flow.language))
         return node.id, "record"
 
-    def _text(self, source: str) -> str:
+    def _text(self, source: str, node: m.Node) -> str:
         """A one-line template (a task topic) rendered with the caller's data."""
-        return render(source, self._variables())
+        return render(source, self._variables(), f"{node.where} (node '{node.id}')")
 
     def _audience(self, audience: str) -> str:
         # Volunteers serve one house; a caller the directory does not know has none, so staff call back.
@@ -264,7 +274,7 @@ class _Step:
         recorded = isinstance(event, RecordingFinished) and event.reference and event.seconds > 0
         if not recorded:
             return self.run(state.at(node.no_input or node.next))
-        audience, topic = self._audience(node.audience), self._text(node.topic)
+        audience, topic = self._audience(node.audience), self._text(node.topic, node)
         self.actions.append(BookCallback(node=node.id, audience=audience, topic=topic,
                                          recording=event.reference))
         self.actions.append(Outcome("callback", audience, (("topic", topic), ("message", "yes"))))

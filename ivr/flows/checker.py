@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from ivr.engine.words import normalise, repeat_words
 from ivr.flows.model import Flow, MenuNode, Option
 from ivr.flows.problems import Problem
 from ivr.flows.schema import did_you_mean
+from ivr.flows.templates import template_problems
+from ivr.flows.variables import engine_variables
 from ivr.flows.yamlsource import Collector, Cursor
 
 MOST_MENU_OPTIONS = 5  # callers keep about five choices in mind; person and emergency come on top
 
 
-def check_menu(menu: MenuNode, at: Cursor, globals_: dict[str, Option]) -> None:
-    """Every key and spoken phrase of a menu must pick one thing only, globals and repeat key included."""
+def check_menu(menu: MenuNode, at: Cursor, globals_: dict[str, Option], language: str) -> None:
+    """Every key and spoken phrase of a menu must pick one thing only, globals and repeat words included.
+
+    Phrases are compared as the engine compares what a caller said (ivr.engine.words.normalise):
+    `Müll` and `muell`, `hilfe!` and `hilfe` are the same word on a live call, so they clash here too.
+    """
     keys: dict[str, str] = {}
-    phrases: dict[str, str] = {}
+    phrases = _Phrases(at, language)
     for name, option in globals_.items():
         keys.setdefault(option.key, f"global '{name}'")
         for phrase in option.phrases:
-            phrases.setdefault(_normal(phrase), f"global '{name}'")
+            phrases.owners.setdefault(normalise(phrase), (f"global '{name}'", phrase))
     if menu.repeat_key is not None:
         owner = keys.get(menu.repeat_key)
         if owner:
@@ -28,15 +35,7 @@ def check_menu(menu: MenuNode, at: Cursor, globals_: dict[str, Option]) -> None:
         owner = keys.setdefault(option.key, f"options[{index}]")
         if owner != f"options[{index}]":
             (here / "key").error(f"key '{option.key}' is also used by {owner}")
-        seen_here = set()
-        for phrase in option.phrases:
-            normal = _normal(phrase)
-            owner = phrases.setdefault(normal, f"options[{index}]")
-            if owner != f"options[{index}]":
-                here.error(f"keyword '{phrase}' is also used by {owner}")
-            elif normal in seen_here:
-                here.error(f"keyword '{phrase}' is listed twice")
-            seen_here.add(normal)
+        phrases.add(option, f"options[{index}]", here)
     if len(menu.options) > MOST_MENU_OPTIONS:
         (at / "options").warn(
             f"menu has {len(menu.options)} options; callers remember at most {MOST_MENU_OPTIONS} "
@@ -44,14 +43,46 @@ def check_menu(menu: MenuNode, at: Cursor, globals_: dict[str, Option]) -> None:
         )
 
 
-def check_globals(globals_: dict[str, Option], at: Cursor) -> None:
-    """The person and emergency options must not share a key or a spoken phrase."""
+def check_globals(globals_: dict[str, Option], at: Cursor, language: str) -> None:
+    """The person and emergency options must not share a key or a spoken phrase, nor use a repeat word."""
     person, emergency = globals_["person"], globals_["emergency"]
     if person.key == emergency.key:
         (at / "emergency" / "key").error(f"key '{emergency.key}' is also the key of global 'person'")
-    shared = {_normal(p) for p in person.phrases} & {_normal(p) for p in emergency.phrases}
-    for phrase in sorted(shared):
-        (at / "emergency").error(f"keyword '{phrase}' is also used by global 'person'")
+    phrases = _Phrases(at, language)
+    phrases.add(person, "global 'person'", at / "person")
+    phrases.add(emergency, "global 'emergency'", at / "emergency")
+
+
+class _Phrases:
+    """The spoken phrases of one menu by their normal form, reporting each that picks two things."""
+
+    def __init__(self, at: Cursor, language: str):
+        self.owners: dict[str, tuple[str, str]] = {}  # normal form -> (owner, phrase as written)
+        self.repeat = {normalise(word): word for word in repeat_words(language)}
+
+    def add(self, option: Option, owner: str, here: Cursor) -> None:
+        seen_here: dict[str, str] = {}
+        for phrase in option.phrases:
+            normal = normalise(phrase)
+            if not normal:
+                here.error(f"keyword '{phrase}' has no letters or digits a caller could say")
+            elif normal in self.repeat:
+                here.error(f"keyword '{phrase}' is a repeat word{_as(phrase, self.repeat[normal])}: saying it "
+                           f"repeats the menu ({', '.join(self.repeat.values())})")
+            elif normal in seen_here:
+                here.error(f"keyword '{phrase}' is listed twice{_as(phrase, seen_here[normal])}")
+            elif normal in self.owners and self.owners[normal][0] != owner:
+                other, written = self.owners[normal]
+                here.error(f"keyword '{phrase}' is also used by {other}{_as(phrase, written)}")
+            seen_here.setdefault(normal, phrase)
+            self.owners.setdefault(normal, (owner, phrase))
+
+
+def _as(phrase: str, other: str) -> str:
+    """` as 'Müll'` when the clash is not plain to see (beyond case), else ''."""
+    if phrase.lower() == other.lower():
+        return ""
+    return f" as '{other}' (case, umlauts and punctuation do not count)"
 
 
 def check_references(collector: Collector, node_ids: list[str], at: Cursor) -> None:
@@ -80,9 +111,12 @@ def check_references(collector: Collector, node_ids: list[str], at: Cursor) -> N
             (at / node_id).warn("unreachable: no path leads here from 'start' or from the globals")
 
 
-def _normal(phrase: str) -> str:
-    """Compare phrases as the recogniser hears them: case and spacing do not matter."""
-    return " ".join(phrase.casefold().split())
+def check_templates(collector: Collector) -> None:
+    """Every template of the flow against the variables the engine provides and those the flow declares."""
+    variables = engine_variables(collector.declared)
+    for source, place in collector.templates:
+        for problem in template_problems(source, variables):
+            place.error_in_field(problem)
 
 
 def duplicate_flows(flows: list[Flow]) -> list[Problem]:

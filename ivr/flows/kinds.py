@@ -13,7 +13,6 @@ from ivr.flows.checker import check_globals, check_menu
 from ivr.flows.model import (
     AUDIENCES,
     FORMAT_VERSION,
-    GLOBAL_NAMES,
     SERVICE_KINDS,
     TEST_KINDS,
     Branch,
@@ -47,6 +46,7 @@ from ivr.flows.schema import (
     Phone,
     PromptText,
     Record,
+    TemplateLine,
     Text,
     Words,
     did_you_mean,
@@ -139,14 +139,14 @@ class TestType(FieldType):
         }
 
 
-def _option_fields(label_required: bool, extra: tuple[Field, ...] = ()) -> tuple[Field, ...]:
+def _option_fields(label_required: bool, extra: tuple[Field, ...] = (), say: Field | None = None) -> tuple[Field, ...]:
     """Fields of menu options and global options; they differ in whether a label is required, and in extras."""
     return (
         Field("key", Key(), "the telephone key that picks it", required=True),
         Field("label", Text(), "a short name for logs and the simulator (a global's default: its name)", required=label_required),
         Field("keywords", Words(allow_empty=False), "words the caller can say to pick it", required=True),
         Field("synonyms", Words(allow_empty=True), "more words that pick it", default=()),
-        Field("say", PROMPT, "how the option is announced after the menu prompt"),
+        say or Field("say", PROMPT, "how the option is announced after the menu prompt"),
         *extra,
         Field("goto", NodeRef(), "the node it leads to", required=True),
     )
@@ -163,6 +163,17 @@ OPTION = Record(
 GLOBAL_OPTION = Record(
     "global option",
     _option_fields(label_required=False),
+    build=lambda v, at: Option(where=at.where, **{**v, "label": v["label"] or str(at.keypath[-1])}),
+)
+EMERGENCY_OPTION = Record(
+    "emergency option",
+    _option_fields(
+        label_required=False,
+        say=Field("say", PROMPT, "how every menu announces it, e.g. \"Im Notfall: die 9.\"", required=True),
+        extra=(Field("advice", PROMPT, "spoken first whenever the emergency path starts, before its `goto` node "
+                     "does anything: what to do in danger (hang up and dial 112: a call the hotline forwards "
+                     "carries the line's location, not the caller's)", required=True),),
+    ),
     build=lambda v, at: Option(where=at.where, **{**v, "label": v["label"] or str(at.keypath[-1])}),
 )
 RETRY = Record(
@@ -210,7 +221,7 @@ def _kind(name: str, description: str, example: str, model: type, fields: tuple[
 
 def _check_menu(menu: MenuNode, at: Cursor) -> None:
     globals_ = at.collector.settings.get("globals")
-    check_menu(menu, at, globals_ or {})
+    check_menu(menu, at, globals_ or {}, at.collector.settings.get("language", ""))
 
 
 def _check_connect(node: ConnectNode, at: Cursor) -> None:
@@ -312,7 +323,7 @@ it_help:
             CallbackNode,
             (
                 Field("for", AUDIENCE, "who calls back", required=True, attr="audience"),
-                Field("topic", Text(), "what the task is about, as the SMS names it", required=True),
+                Field("topic", TemplateLine(), "what the task is about, as the SMS names it (may use variables)", required=True),
                 Field("prompt", PROMPT, "the confirmation the caller hears"),
                 Field("next", NodeRef(), "the node that follows", required=True),
             ),
@@ -333,7 +344,7 @@ leave_message:
             (
                 Field("prompt", PROMPT, "said before the tone", required=True),
                 Field("for", AUDIENCE, "who gets the task", required=True, attr="audience"),
-                Field("topic", Text(), "what the task is about", required=True),
+                Field("topic", TemplateLine(), "what the task is about (may use variables)", required=True),
                 Field("next", NodeRef(), "the node that follows", required=True),
                 Field("max_seconds", Integer(5, 300), "longest recording", default=60),
                 Field("no_input", NodeRef(), "where to go when nothing was recorded; default: `next`"),
@@ -423,6 +434,19 @@ class NodesType(FieldType):
         }
 
 
+class LanguageCode(Text):
+    """The flow's language; kept for the menus' checks (repeat words are per language; nodes are read later)."""
+
+    def __init__(self):
+        super().__init__("language code", "[a-z]{2,3}", "use a language code like 'de' or 'en'")
+
+    def convert(self, value: Any, at: Cursor) -> Any:
+        value = super().convert(value, at)
+        if value is not INVALID:
+            at.collector.settings["language"] = value
+        return value
+
+
 class VersionType(FieldType):
     """The format version; only FORMAT_VERSION is understood."""
 
@@ -446,7 +470,7 @@ def _keep_defaults(values: dict, at: Cursor) -> dict:
 
 def _keep_globals(values: dict, at: Cursor) -> dict:
     """Check the two global options and keep them for the menus' clash checks (nodes are read later)."""
-    check_globals(values, at)
+    check_globals(values, at, at.collector.settings.get("language", ""))
     at.collector.settings["globals"] = values
     return values
 
@@ -462,9 +486,9 @@ DEFAULTS = Record(
 )
 GLOBALS = Record(
     "globals",
-    tuple(
-        Field(name, GLOBAL_OPTION, doc, required=True)
-        for name, doc in zip(GLOBAL_NAMES, ("the way to a person, offered in every menu", "the emergency path, offered in every menu"))
+    (
+        Field("person", GLOBAL_OPTION, "the way to a person, offered in every menu", required=True),
+        Field("emergency", EMERGENCY_OPTION, "the emergency path, offered in every menu", required=True),
     ),
     build=_keep_globals,
 )
@@ -473,7 +497,7 @@ FLOW = Record(
     (
         Field("version", VersionType(), "format version of the file", required=True),
         Field("name", Text("flow name", "[a-z0-9][a-z0-9_-]*", "use lowercase letters, digits, '-' and '_'"), "the flow's name, e.g. `hotline`", required=True),
-        Field("language", Text("language code", "[a-z]{2,3}", "use a language code like 'de' or 'en'"), "language of the prompts and keywords", required=True),
+        Field("language", LanguageCode(), "language of the prompts and keywords", required=True),
         Field("start", NodeRef(), "the first node of a call", required=True),
         Field("defaults", DEFAULTS, "values nodes use when they do not set their own"),
         Field("globals", GLOBALS, "the person and emergency options, offered in every menu", required=True),
@@ -489,7 +513,12 @@ start: welcome
 defaults: {timeout: 10, retries: 2}
 globals:
   person: {key: "0", keywords: [mensch], synonyms: [person, mitarbeiter], goto: person}
-  emergency: {key: "9", keywords: [notfall], say: "Im Notfall drücken Sie die 9.", goto: emergency}
+  emergency:
+    key: "9"
+    keywords: [notfall]
+    say: "Im Notfall drücken Sie die 9."
+    advice: "Wenn Sie in Gefahr sind: Legen Sie auf und wählen Sie eins, eins, zwei."
+    goto: emergency
 nodes:
   welcome: {kind: say, prompt: "Guten Tag, hier ist der Hausruf.", next: main_menu}
   main_menu:
@@ -501,6 +530,6 @@ nodes:
     no_match: {then: person}
   groceries: {kind: connect, target: {service: groceries}, fallback: person}
   person: {kind: connect, target: staff, fallback: goodbye}
-  emergency: {kind: connect, target: {service: home_emergency}, fallback: person}
+  emergency: {kind: connect, target: {service: home_emergency}, fallback: person}  # after the advice
   goodbye: {kind: hangup, prompt: "Auf Wiederhören."}
 """

@@ -12,7 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ivr.flows.checker import check_references, duplicate_flows
+from ivr.flows.checker import check_references, check_templates, duplicate_flows
 from ivr.flows.kinds import DEFAULT_SETTINGS, FLOW
 from ivr.flows.model import Flow, Where
 from ivr.flows.problems import ERROR, WARNING, FlowError, Problem
@@ -40,6 +40,7 @@ def parse_flow_text(text: str, path: str) -> tuple[Flow | None, list[Problem]]:
     nodes = document.data.get("nodes") if isinstance(document.data, dict) else None
     node_ids = [key for key in nodes if isinstance(key, str)] if isinstance(nodes, dict) else []
     check_references(collector, node_ids, root / "nodes")
+    check_templates(collector)
     problems = sorted(collector.problems)
     if values is INVALID or collector.has_errors:
         return None, problems

@@ -9,7 +9,8 @@ YAML shape (see docs/flow-reference.md for every kind):
     defaults: {timeout: 10, retries: 2}
     globals:                      # reachable from every menu; both are required
       person:    {key: "0", keywords: [mensch], synonyms: [...], goto: person}
-      emergency: {key: "9", keywords: [notfall], goto: emergency}
+      emergency: {key: "9", keywords: [notfall], say: "Im Notfall: die 9.",
+                  advice: "Legen Sie auf und wählen Sie 112.", goto: emergency}
     nodes:
       welcome: {kind: say, prompt: "Guten Tag, {{ caller.salutation }}.", next: main_menu}
       ...
@@ -27,8 +28,6 @@ TEST_KINDS = ("known", "house", "region", "language", "hours", "service_availabl
 GLOBAL_NAMES = ("person", "emergency")
 # Partner service kinds a cooperative can offer; flows, directory and routing share this list.
 SERVICE_KINDS = ("groceries", "meals", "home_emergency", "home_care", "day_care")
-# Names a prompt template may use (see ivr/flows/templates.py).
-TEMPLATE_NAMES = ("caller", "service", "hotline", "now")
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +61,7 @@ class Option:
     synonyms: tuple[str, ...] = ()
     say: Prompt | None = None  # how the option is announced in the menu prompt
     service: str | None = None  # announced only when this service kind is available to the caller
+    advice: Prompt | None = None  # emergency only: spoken first whenever the emergency path starts
 
     @property
     def phrases(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from ivr.flows.kinds import (
     DEFAULTS,
     FLOW,
     FLOW_EXAMPLE,
+    EMERGENCY_OPTION,
     GLOBAL_OPTION,
     GLOBALS,
     KINDS,
@@ -17,7 +18,8 @@ from ivr.flows.kinds import (
     TargetType,
     TestType,
 )
-from ivr.flows.model import TEMPLATE_NAMES
+from ivr.flows.templates import ALLOWED_FILTERS, ALLOWED_TESTS
+from ivr.flows.variables import engine_variables
 from ivr.flows.schema import (
     CHARACTERS_PER_SECOND,
     LONGEST_PROMPT_SECONDS,
@@ -112,6 +114,15 @@ def markdown_reference() -> str:
         "### global option",
         "",
         *_table(GLOBAL_OPTION),
+        "### emergency option",
+        "",
+        "Like a global option, and it must say two things. `say` announces it in every menu. `advice`",
+        "is spoken first whenever the emergency path starts (by key, by word, or by any `goto` to its",
+        "node): tell callers in danger to hang up and dial 112 themselves. After the advice a `connect`",
+        "may follow (e.g. to the home emergency call partner), but no flow may dial 110 or 112: a call",
+        "the hotline forwards carries the location of its line, not the caller's.",
+        "",
+        *_table(EMERGENCY_OPTION),
         "## Node kinds",
         "",
         *(f"- [`{name}`](#{name}): {kind.description}" for name, kind in KINDS.items()),
@@ -125,7 +136,11 @@ def markdown_reference() -> str:
         "### prompt",
         "",
         "A text, or a list of texts spoken with short pauses between them. Prompts are Jinja2",
-        "templates in a sandbox and may use: " + ", ".join(f"`{n}`" for n in TEMPLATE_NAMES) + ".",
+        "templates in a sandbox and may use these variables (`service` is the partner service the call",
+        "is dealing with, after a `connect` to a service): " + ", ".join(f"`{n}`" for n in engine_variables().allowed()) + ".",
+        "Filters: " + ", ".join(f"`{n}`" for n in ALLOWED_FILTERS) + "; tests: " + ", ".join(f"`{n}`" for n in ALLOWED_TESTS) + ".",
+        "`hausruf check` reports any other variable, filter or test as an error. If a template still fails",
+        "during a call (a value missing for one caller), the caller hears the prompt without that part.",
         f"A prompt longer than about {LONGEST_PROMPT_SECONDS} s (estimated at {CHARACTERS_PER_SECOND} characters",
         "per second) gets a warning: older callers lose the thread of long prompts.",
         "",

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ivr.flows.model import TEMPLATE_NAMES, Prompt
-from ivr.flows.templates import template_problems
+from ivr.engine.emergency import is_emergency_number
+from ivr.flows.model import Prompt
 from ivr.flows.yamlsource import Cursor
 from ivr.hours import OpeningHours
 
@@ -100,6 +100,16 @@ class Text(FieldType):
         return schema
 
 
+class TemplateLine(Text):
+    """One line of text that may use template variables like a prompt (a task topic)."""
+
+    def convert(self, value: Any, at: Cursor) -> Any:
+        value = super().convert(value, at)
+        if value is not INVALID:
+            at.collector.templates.append((value, at))
+        return value
+
+
 class NodeRef(Text):
     """The id of a node in the same flow; dangling references are reported once all nodes are known."""
 
@@ -120,6 +130,11 @@ class Phone(Text):
         super().__init__("phone number")
 
     def convert(self, value: Any, at: Cursor) -> Any:
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and is_emergency_number(str(value)):
+            at.error(f"{shown(value)} is an emergency number: a call the hotline forwards would carry the line's "
+                     "location, not the caller's; the emergency advice (globals.emergency.advice) tells callers "
+                     "to hang up and dial it themselves")
+            return INVALID
         if isinstance(value, str) and E164.match(value):
             return value
         at.error(f"expected an E.164 phone number like '+4930123456' (plus, country code, no spaces), got {shown(value)}")
@@ -273,9 +288,8 @@ class PromptText(FieldType):
         for segment, place in segments:
             if not isinstance(segment, str) or not segment.strip():
                 return self.wrong(segment, place)
-        for segment, place in segments:
-            for message in template_problems(segment, TEMPLATE_NAMES):
-                place.error(message)
+        # Templates are checked once every node is read: a later node may declare variables they use.
+        at.collector.templates.extend(segments)
         spoken = sum(len(" ".join(_TEMPLATE_TAG.sub(" ", s).split())) for s, _ in segments)
         if spoken > LONGEST_PROMPT_SECONDS * CHARACTERS_PER_SECOND:
             at.warn(

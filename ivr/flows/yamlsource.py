@@ -89,6 +89,14 @@ def _plain(value: Any, keypath: KeyPath, lines: dict[KeyPath, int]) -> Any:
     return value  # dates and timestamps: the field types reject them with a clear message
 
 
+def _dotted(keypath: KeyPath) -> str:
+    """`('options', 1, 'say')` -> `options[1].say`."""
+    text = ""
+    for key in keypath:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
 @dataclass
 class Collector:
     """Everything found while building one flow: problems, node references, flow-wide defaults."""
@@ -96,6 +104,10 @@ class Collector:
     problems: list[Problem] = field(default_factory=list)
     references: list[tuple[str, "Cursor"]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)  # flow `defaults` and globals, once built
+    templates: list[tuple[str, "Cursor"]] = field(default_factory=list)  # checked once every node is read
+    # Variables a flow makes itself, by name and key (e.g. answers an `ask` node collects): a node
+    # kind adds its keys here while it is read, and the templates may then use them.
+    declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -144,10 +156,15 @@ class Cursor:
         head = ""
         if self.node_id is not None:
             head, keypath = f"node '{self.node_id}'", keypath[2:]
-        rest = ""
-        for key in keypath:
-            rest += f"[{key}]" if isinstance(key, int) else (f".{key}" if rest else str(key))
-        return " ".join(part for part in (head, rest) if part)
+        return " ".join(part for part in (head, _dotted(keypath)) if part)
+
+    def error_in_field(self, detail: str) -> None:
+        """Report an error that reads as a sentence about a field: `node 'greet': prompt uses ...`."""
+        split = 2 if self.node_id is not None or len(self.keypath) > 2 else 1
+        head = f"node '{self.node_id}'" if self.node_id is not None else _dotted(self.keypath[:split])
+        field = _dotted(self.keypath[split:])
+        message = f"{head}: {field} {detail}" if field else f"{head}: {detail}"
+        self.collector.problems.append(Problem(self.document.path, self.document.line(self.keypath), message, ERROR))
 
     def error(self, detail: str, key: Any = None) -> None:
         """Report an error here; with `key`, at the line of that key (for unknown or misspelt keys)."""

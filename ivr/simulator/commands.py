@@ -79,7 +79,10 @@ def call_command(number, flow, at, language, directory_dir, audio_files):
         if contexts.note:
             click.echo(contexts.note, err=True)
         context = contexts.context(number, when)
-    chosen = flowset.get(name, language or context.caller.language, settings.default_language)
+    try:
+        chosen = flowset.get(name, language or context.caller.language, settings.default_language)
+    except KeyError as exc:  # a broken flow is refused (its problems are printed above), or none has that name
+        raise click.ClickException(str(exc.args[0])) from exc
     click.echo(describe_caller(number, context.caller))
     call = SimulatedCall(chosen, context)
     _show(call.start())

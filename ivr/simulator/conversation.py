@@ -207,7 +207,11 @@ def run_test(test: ConversationTest, flow_for: Callable[[str | None], Flow],
         context = directory(test.caller, test.at)
     else:
         context = inline_context(test)
-    call = SimulatedCall(flow_for(test.language or context.caller.language), context)
+    try:
+        flow = flow_for(test.language or context.caller.language)
+    except KeyError as exc:  # the flow file is broken (its problems are printed) or missing
+        return TestResult(test, str(exc.args[0]), test.line)
+    call = SimulatedCall(flow, context)
     recent: list[Action] = list(call.start())
     for step in test.steps:
         if step.verb in CALLER_STEPS:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ivr.config import Settings
+from ivr.config import Settings, settings_for_start
 from ivr.db.engine import make_engine, session_factory
 from ivr.db.migrate import upgrade
 from ivr.tasks.config import TaskConfig
@@ -86,7 +86,7 @@ def worker_command(threads: int) -> None:
     from ivr.tasks.worker import run_worker
     from ivr.app import worker_jobs
 
-    settings = Settings.from_env()
+    settings = settings_for_start()  # exit 2 with every problem, before the consumer starts
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_worker(settings, workers=threads, jobs=worker_jobs(settings))
 

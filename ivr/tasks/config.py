@@ -19,24 +19,30 @@ local times) come from ivr.config.Settings.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from ivr.config import Settings
+from ivr.config import Settings, integer, number, setting
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number; e.g. {name}={default:g}") from None
-    if value < 0:
-        raise ValueError(f"{name}={raw!r} must not be negative")
-    return value
+@dataclass(frozen=True)
+class TaskSettings:
+    """The task settings as operators write them (registry group, see ivr.config)."""
+
+    offer_minutes: float = setting("HAUSRUF_OFFER_MINUTES", number(minimum=1), 30,
+                                   help="minutes a volunteer has to answer an offer before the next one gets it")
+    reminder_hours: float = setting("HAUSRUF_REMINDER_HOURS", number(minimum=0.1), 24,
+                                    help="hours after acceptance until a reminder SMS")
+    expire_hours: float = setting("HAUSRUF_EXPIRE_HOURS", number(minimum=0.1), 48,
+                                  help="hours until a task nobody accepted expires")
+    fairness_days: float = setting("HAUSRUF_FAIRNESS_DAYS", number(minimum=0), 30,
+                                   help="offers within this many days count when choosing who gets the next one")
+    sms_max_attempts: int = setting("HAUSRUF_SMS_MAX_ATTEMPTS", integer(minimum=1, maximum=50), 6,
+                                    help="attempts for one SMS on temporary errors")
+    sms_backoff_seconds: float = setting("HAUSRUF_SMS_BACKOFF_SECONDS", number(minimum=1), 30,
+                                         help="first retry delay, doubled per attempt, at most one hour")
+    sms_lease_seconds: float = setting("HAUSRUF_SMS_LEASE_SECONDS", number(minimum=1), 120,
+                                       help="how long a worker may hold an SMS in 'sending'")
 
 
 @dataclass(frozen=True)
@@ -55,23 +61,35 @@ class TaskConfig:
 
     @classmethod
     def from_env(cls, staff_number: str | None = None, timezone: str = "Europe/Berlin") -> "TaskConfig":
-        """The HAUSRUF_* variables above, with the staff number and time zone given by the caller."""
+        """The HAUSRUF_* variables above (through the settings registry), with the staff number and time zone given."""
+        import os
+
+        from ivr.config import SettingsError, read_settings
+
+        group, problems = read_settings(TaskSettings, os.environ)
+        if problems:
+            raise SettingsError(problems)
+        return cls.from_group(group, staff_number, timezone)
+
+    @classmethod
+    def from_group(cls, group: TaskSettings, staff_number: str | None, timezone: str) -> "TaskConfig":
+        """Timedeltas from the operator's minutes and hours."""
         return cls(
             staff_number=staff_number,
             timezone=timezone,
-            offer_after=timedelta(minutes=_number("HAUSRUF_OFFER_MINUTES", 30)),
-            reminder_after=timedelta(hours=_number("HAUSRUF_REMINDER_HOURS", 24)),
-            expire_after=timedelta(hours=_number("HAUSRUF_EXPIRE_HOURS", 48)),
-            fairness_window=timedelta(days=_number("HAUSRUF_FAIRNESS_DAYS", 30)),
-            sms_max_attempts=max(1, int(_number("HAUSRUF_SMS_MAX_ATTEMPTS", 6))),
-            sms_backoff=timedelta(seconds=_number("HAUSRUF_SMS_BACKOFF_SECONDS", 30)),
-            sms_lease=timedelta(seconds=_number("HAUSRUF_SMS_LEASE_SECONDS", 120)),
+            offer_after=timedelta(minutes=group.offer_minutes),
+            reminder_after=timedelta(hours=group.reminder_hours),
+            expire_after=timedelta(hours=group.expire_hours),
+            fairness_window=timedelta(days=group.fairness_days),
+            sms_max_attempts=group.sms_max_attempts,
+            sms_backoff=timedelta(seconds=group.sms_backoff_seconds),
+            sms_lease=timedelta(seconds=group.sms_lease_seconds),
         )
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "TaskConfig":
-        """The environment's timing with the staff number and time zone of settings."""
-        return cls.from_env(settings.staff_number, settings.timezone)
+        """The timing of settings' task group with its staff number and time zone."""
+        return cls.from_group(settings.group(TaskSettings), settings.staff_number, settings.timezone)
 
     def but(self, **changes) -> "TaskConfig":
         """A copy with some fields changed (tests shorten times this way)."""

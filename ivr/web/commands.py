@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ivr.config import Settings
+from ivr.config import Settings, settings_for_start
 
 
 def register(group: click.Group) -> None:
@@ -27,7 +27,8 @@ def serve_command(host, port, workers, threads):
     """Run the web app: Twilio webhooks, media streams, prompts, health check."""
     from ivr.web.server import serve
 
-    serve(host, port, workers, threads)
+    settings = settings_for_start()  # exit 2 with every problem before gunicorn forks
+    serve(host, port, workers, threads, settings)
 
 
 @click.command("demo")
@@ -37,10 +38,11 @@ def demo_command(host, port):
     """Run the server and the background worker together (what `make demo` starts)."""
     from ivr.web.server import serve
 
+    settings = settings_for_start()
     worker = subprocess.Popen([sys.executable, "-m", "ivr.cli", "worker"])
     click.echo(f"Hausruf demo: http://{host}:{port}/healthz  (worker pid {worker.pid}; Ctrl-C stops both)")
     try:
-        serve(host, port, workers=1, threads=16)
+        serve(host, port, workers=1, threads=16, settings=settings)
     finally:
         worker.terminate()
         worker.wait(timeout=10)

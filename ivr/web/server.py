@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from gunicorn.app.base import BaseApplication
 
@@ -27,32 +26,38 @@ class HausrufServer(BaseApplication):
         return create_app()
 
 
-def server_options(host: str, port: int, workers: int | None = None, threads: int | None = None) -> dict:
-    """gunicorn settings; HAUSRUF_WORKERS / HAUSRUF_THREADS override the defaults."""
+def server_options(host: str, port: int, workers: int | None = None, threads: int | None = None,
+                   settings=None) -> dict:
+    """gunicorn settings; HAUSRUF_WORKERS / HAUSRUF_THREADS (environment or .env) override the defaults."""
+    if settings is None:
+        from ivr.config import Settings
+
+        settings = Settings.from_env()
     return {
         "bind": f"{host}:{port}",
         "worker_class": "gthread",
         # Two processes keep a crash or a long speech decode from stalling every call; threads
         # carry the many short webhooks and the long-lived media-stream WebSockets.
-        "workers": workers or int(os.environ.get("HAUSRUF_WORKERS", "2")),
-        "threads": threads or int(os.environ.get("HAUSRUF_THREADS", "32")),
+        "workers": workers or settings.workers,
+        "threads": threads or settings.threads,
         "timeout": 60,
         "graceful_timeout": 10,
-        "accesslog": os.environ.get("HAUSRUF_ACCESS_LOG") or None,
+        "accesslog": settings.access_log,
         "errorlog": "-",
-        "loglevel": os.environ.get("HAUSRUF_LOG_LEVEL", "info").lower(),
+        "loglevel": settings.log_level.lower(),
         "preload_app": False,
     }
 
 
-def serve(host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
+def serve(host: str, port: int, workers: int | None = None, threads: int | None = None, settings=None) -> None:
     """Migrate the database, then run until stopped (migrations run once, before the workers fork)."""
-    from ivr.config import Settings
+    if settings is None:
+        from ivr.config import Settings
 
-    settings = Settings.from_env()
+        settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     migrate(settings.database_url)
-    HausrufServer(server_options(host, port, workers, threads)).run()
+    HausrufServer(server_options(host, port, workers, threads, settings)).run()
 
 
 def migrate(database_url: str) -> None:

@@ -27,7 +27,7 @@ start: hello
 defaults: {timeout: 7, retries: 1}
 globals:
   person: {key: "0", keywords: [mensch], say: "Mensch: die 0.", goto: staff}
-  emergency: {key: "9", keywords: [notfall], goto: sos}
+  emergency: {key: "9", keywords: [notfall], say: "Notfall: die 9.", advice: "Legen Sie auf und wählen Sie 112.", goto: sos}
 nodes:
   hello:
     kind: condition
@@ -98,7 +98,7 @@ def test_known_caller_is_greeted_by_name_and_hears_the_menu(flow):
     assert actions == [
         Say(("Guten Tag, Frau Becker.",), "de"),
         Ask(node="menu", segments=("Bitte wählen.", "Einkauf: die 1.", "Essen: die 2.", "Technik: die 5.",
-                                   "Mensch: die 0."),
+                                   "Mensch: die 0.", "Notfall: die 9."),
             language="de", timeout_seconds=7, keys=("1", "2", "5", "0", "9", "*"),
             phrases=("einkauf", "lebensmittel", "essen", "technik", "mensch", "notfall", "wiederholen",
                      "nochmal", "noch einmal")),
@@ -192,8 +192,11 @@ def test_emergency_is_reachable_from_every_menu_and_recorded(flow):
     context = known_caller()
     state, _ = start(flow, context)
     state, actions = advance(flow, state, WordsSpoken("Notfall"), context)
-    assert actions[0] == Outcome("emergency", "menu")
-    assert Say(("Wählen Sie eins eins zwei.",), "de") in actions
+    assert actions[:3] == [
+        Outcome("emergency", "menu"),
+        Say(("Legen Sie auf und wählen Sie 112.",), "de"),
+        Say(("Wählen Sie eins eins zwei.",), "de"),
+    ]
 
 
 def test_it_help_books_volunteers_then_records_a_message(flow):

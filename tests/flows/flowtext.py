@@ -12,7 +12,7 @@ language: de
 start: menu
 globals:
   person: {key: "0", keywords: [mensch], goto: bye}
-  emergency: {key: "9", keywords: [notfall], goto: bye}
+  emergency: {key: "9", keywords: [notfall], say: "Notfall: die 9.", advice: "Legen Sie auf und wählen Sie 112.", goto: bye}
 """
 BASE_NODES = """\
 nodes:

@@ -34,7 +34,7 @@ start: hello
 defaults: {timeout: 8, retries: 1, connect_timeout: 25}
 globals:
   person: {key: 0, keywords: [mensch], synonyms: [person], goto: staff}
-  emergency: {key: "9", keywords: [notfall], label: Notruf, say: "Notfall: die 9.", goto: staff}
+  emergency: {key: "9", keywords: [notfall], label: Notruf, say: "Notfall: die 9.", advice: "Legen Sie auf und wählen Sie 112.", goto: staff}
 nodes:
   hello:
     kind: condition
@@ -84,7 +84,7 @@ def test_globals_are_options_with_a_default_label(flow):
         "person": Option(key="0", label="person", goto="staff", where=at(7), keywords=("mensch",), synonyms=("person",)),
         "emergency": Option(
             key="9", label="Notruf", goto="staff", where=at(8), keywords=("notfall",),
-            say=Prompt(("Notfall: die 9.",), at(8)),
+            say=Prompt(("Notfall: die 9.",), at(8)), advice=Prompt(("Legen Sie auf und wählen Sie 112.",), at(8)),
         ),
     }
 

@@ -36,7 +36,7 @@ def example_flow(example: str) -> str:
         f"version: 1\nname: example\nlanguage: de\nstart: {node_id}\n"
         "globals:\n"
         '  person: {key: "0", keywords: [mensch], goto: person}\n'
-        '  emergency: {key: "9", keywords: [notfall], goto: emergency}\n'
+        '  emergency: {key: "9", keywords: [notfall], say: "Notfall: die 9.", advice: "Legen Sie auf und wählen Sie 112.", goto: emergency}\n'
         f"nodes:\n{body}{stubs}"
     )
 

@@ -8,6 +8,7 @@ from tests.flows.flowtext import BASE_NODES, HEAD, problems_of
 
 TOP_KEYS = "defaults, globals, language, name, nodes, start, version"
 GLOBAL_KEYS = "goto, key, keywords, label, say, synonyms"
+EMERGENCY_KEYS = "advice, goto, key, keywords, label, say, synonyms"
 
 
 def edited(old: str, new: str) -> str:
@@ -39,8 +40,20 @@ CASES = {
         ["t.yaml:1: missing required key 'globals' (the person and emergency options, offered in every menu)"],
     ),
     "emergency missing": (
-        edited('  emergency: {key: "9", keywords: [notfall], goto: bye}\n', ""),
+        edited('  emergency: {key: "9", keywords: [notfall], say: "Notfall: die 9.", advice: "Legen Sie auf und wählen Sie 112.", goto: bye}\n', ""),
         ["t.yaml:5: globals: missing required key 'emergency' (the emergency path, offered in every menu)"],
+    ),
+    "emergency without advice": (
+        edited('advice: "Legen Sie auf und wählen Sie 112.", ', ""),
+        [
+            "t.yaml:7: globals.emergency: missing required key 'advice' (spoken first whenever the emergency path "
+            "starts, before its `goto` node does anything: what to do in danger (hang up and dial 112: a call the "
+            "hotline forwards carries the line's location, not the caller's))"
+        ],
+    ),
+    "emergency not announced": (
+        edited('say: "Notfall: die 9.", ', ""),
+        ["t.yaml:7: globals.emergency: missing required key 'say' (how every menu announces it, e.g. \"Im Notfall: die 9.\")"],
     ),
     "unknown global": (
         edited("  person:", "  nachbar:"),
@@ -59,7 +72,7 @@ CASES = {
     ),
     "globals share a keyword": (
         edited("[notfall]", "[notfall, Mensch]"),
-        ["t.yaml:7: globals.emergency: keyword 'mensch' is also used by global 'person'"],
+        ["t.yaml:7: globals.emergency: keyword 'Mensch' is also used by global 'person'"],
     ),
     "defaults with a wrong value and an unknown key": (
         edited("globals:", "defaults: {timeout: 0, retry: 3}\nglobals:"),
