@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 
+from ivr import privacy
 from ivr.config import Settings
 from ivr.wiring import EXTENSION, Hausruf
 
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask("ivr")
     app.config["HAUSRUF"] = settings
+    privacy.init_app(app)
     wiring = app.extensions[EXTENSION] = Hausruf(settings=settings, tasks=TaskConfig.for_settings(settings),
                                                  build_context=build_context)
     db.init_app(app)

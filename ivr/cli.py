@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "ivr.web.commands",
     "ivr.tasks.commands",
     "speech.commands",
+    "ivr.privacy.commands",
 )
 
 
@@ -36,10 +37,13 @@ class HausrufGroup(click.Group):
 
 @click.group(cls=HausrufGroup, help="Hausruf: the phone hotline for tenants of housing cooperatives.")
 def main() -> None:
-    """Entry point of the console script: .env is read before any command reads the environment."""
+    """Entry point: .env is read before any command reads the environment; logs masked, files private."""
     from ivr.config import load_env_file
+    from ivr.privacy import files, logmask
 
     load_env_file()
+    logmask.install()
+    files.restrict_new_files()
 
 
 def _register() -> None:

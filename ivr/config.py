@@ -457,6 +457,11 @@ class Settings:
                                    help="reverse proxies in front of the server (client address from X-Forwarded-For)")
     worker_stale_minutes: float = setting("HAUSRUF_WORKER_STALE_MINUTES", number(minimum=1), 5,
                                           help="/healthz is degraded when the worker has not run for this long")
+    # Privacy (ivr.privacy): retention of personal data, and the key of unguessable URLs.
+    retention_days: int = setting("HAUSRUF_RETENTION_DAYS", integer(minimum=1), 90,
+                                  help="calls, events, finished tasks, SMS and transcripts are deleted after this many days")
+    secret_key: str | None = setting("HAUSRUF_SECRET_KEY", secret=True,
+                                     help="keys prompt URLs; without it a random key is kept in HAUSRUF_DATA_DIR/secret.key")
     # Subsystems' own groups (SETTINGS_GROUPS), by class: settings.group(TaskSettings).
     groups: dict = field(default_factory=dict, compare=False, repr=False)
 

@@ -39,6 +39,7 @@ def make_engine(url: str, timeout: float | None = None, pool_size: int | None = 
     """
     url = normalise_url(url)
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)  # a logged database error must not carry a caller's number
     if timeout:
         kwargs.setdefault("pool_timeout", timeout)
     if parsed.get_backend_name() != "sqlite":

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import CallbackTask, Volunteer
+from ivr.db.models import CallbackTask, SmsMessage, Volunteer
 from ivr.directory.phones import caller_number, mask
 from ivr.tasks import escalation
 from ivr.tasks.config import TaskConfig
@@ -45,7 +45,8 @@ class Sender:
 def handle_sms(session: Session, message_sid: str, from_raw: str, to_raw: str, body: str, now: datetime,
                config: TaskConfig) -> str:
     """Store one received SMS and act on it; returns what happened (for the log). The caller commits."""
-    if record_inbound(session, message_sid, from_raw or "", to_raw or "", body or "", now) is None:
+    inbound = record_inbound(session, message_sid, from_raw or "", to_raw or "", body or "", now)
+    if inbound is None:
         return "duplicate"
     sender = find_sender(session, caller_number(from_raw), config)
     if sender is None:
@@ -53,7 +54,9 @@ def handle_sms(session: Session, message_sid: str, from_raw: str, to_raw: str, b
         return "unknown sender"
     parsed = parse_reply(body)
     text, task = _answer(session, sender, parsed, now, config)
-    queue_sms(session, sender.number, text, f"reply:{message_sid}", now, task)
+    if not message_sid:
+        session.flush()  # without a provider id, our own row id keeps each reply answered exactly once
+    queue_sms(session, sender.number, text, f"reply:{message_sid or f'in{inbound.id}'}", now, task)
     log.info("SMS from %s: %s #%s", sender.actor, parsed.intent, task.number if task else "-")
     return parsed.intent
 
@@ -75,11 +78,17 @@ def tasks_of(session: Session, volunteer: Volunteer) -> list[CallbackTask]:
         CallbackTask.state.in_(("offered", "accepted"))).order_by(CallbackTask.number)))
 
 
-def _may_see(sender: Sender, task: CallbackTask) -> bool:
+def _may_see(session: Session, sender: Sender, task: CallbackTask) -> bool:
+    """Staff see every task; a volunteer only those offered to them (the offer SMS already told them who)."""
     if sender.volunteer is None:
         return True
-    own_house = task.audience == "volunteers" and task.house_id == sender.volunteer.house_id
-    return own_house or task.assigned_volunteer_id == sender.volunteer.id
+    return task.assigned_volunteer_id == sender.volunteer.id or was_offered(session, task, sender.volunteer)
+
+
+def was_offered(session: Session, task: CallbackTask, volunteer: Volunteer) -> bool:
+    """Whether this task was ever offered to this volunteer (escalation.offer_next keys the offer SMS so)."""
+    key = f"offer:{task.id}:{volunteer.id}"
+    return session.scalar(select(SmsMessage.id).where(SmsMessage.idempotency_key == key)) is not None
 
 
 def _answer(session: Session, sender: Sender, parsed: ParsedReply, now: datetime,
@@ -92,6 +101,9 @@ def _answer(session: Session, sender: Sender, parsed: ParsedReply, now: datetime
         return render("help", lang, mine=listing), None
     if parsed.intent == "unknown":
         return render("not_understood", lang), None
+    if parsed.ambiguous:
+        example = mine[0].number if mine else 17
+        return render("which", lang, example=example, mine=listing if mine else ""), None
     if parsed.number is None:
         if len(mine) != 1:
             example = mine[0].number if mine else 17
@@ -99,7 +111,7 @@ def _answer(session: Session, sender: Sender, parsed: ParsedReply, now: datetime
         task = mine[0]
     else:
         task = session.scalar(select(CallbackTask).where(CallbackTask.number == parsed.number))
-        if task is None or not _may_see(sender, task):
+        if task is None or not _may_see(session, sender, task):
             # The same answer for "no such task" and "not yours": numbers reveal nothing.
             return render("unknown_task", lang, n=parsed.number), None
     return _act(session, sender, parsed.intent, task, now, config), task
@@ -112,11 +124,15 @@ def _act(session: Session, sender: Sender, intent: str, task: CallbackTask, now:
         return render("finished", lang, task)
     if intent == "accept":
         return _accept(session, sender, task, now, config)
+    holds = volunteer is not None and task.assigned_volunteer_id == volunteer.id
     if intent == "done":
+        # Accepted by one helper: closed only by that helper or staff. A task nobody holds (escalated,
+        # expired) may still be reported done by a helper it was offered to.
+        if volunteer is not None and not holds and (task.state == "accepted" or task.assigned_volunteer_id):
+            return render("elsewhere", lang, task)
         move(task, "done", sender.actor, "reported done by SMS", now)
         task.next_step_at = None
         return render("done", lang, task)
-    holds = volunteer is not None and task.assigned_volunteer_id == volunteer.id
     if not holds or task.state not in ("offered", "accepted"):
         return render("not_yours", lang, task)
     move(task, "declined", sender.actor, "declined by SMS", now)

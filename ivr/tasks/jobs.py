@@ -131,6 +131,19 @@ class Jobs:
         purge_recordings(self.settings, now)
         return done
 
+    def purge(self, now: datetime | None = None):
+        """Apply the retention periods (HAUSRUF_RETENTION_DAYS; recordings their own); returns the counts."""
+        from ivr.calls.recordings import purge_recordings
+        from ivr.privacy.retention import purge
+
+        now = now or utcnow()
+        with self.sessions() as session:
+            report = purge(session, now, self.settings.retention_days)
+            session.commit()
+        report.recordings = purge_recordings(self.settings, now)
+        log.info("retention purge: %s", report)
+        return report
+
     @property
     def speech_models(self):
         """Vosk models of this worker process, loaded on first use."""

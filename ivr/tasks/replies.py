@@ -1,7 +1,10 @@
 """Reading volunteers' SMS replies: short German or English words with a task number, typos forgiven.
 
 Pure: text in, (intent, number) out. "ok 17", "OK17", "Ja, 17!", "übernehme #17", "erledigt 17",
-"kann nicht 17", "no 17", "?" ... The number may be left out; the caller decides what that means.
+"kann nicht 17", "no 17", "?" ... The task number is the number right after a command word; any
+other number ("ok, ich rufe um 17 Uhr an") is ignored, because acting on the wrong task would text a
+stranger's caller details to this helper. The number may be left out; the caller decides what that
+means. Two different numbers after command words make the reply ambiguous: the caller asks back.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ WORDS = {
 }
 # "kann nicht", "geht nicht", "can not", "keine Zeit": a negation wins over any yes-word next to it.
 NEGATIONS = ("nicht", "not", "keine", "kein", "nix")
+# Words that may stand between a command word and its number: "keine Zeit 17", "ok Aufgabe 17".
+FILLERS = ("zeit", "time", "aufgabe", "task", "nr", "nummer", "number", "auftrag")
+MAX_DIGITS = 9  # a longer number is a phone number or a date, never a task
 FUZZY_MIN_LENGTH = 4  # only longer words may carry a typo; "no" vs "ok" must never be confused
 
 _LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
@@ -32,10 +38,11 @@ _LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
 
 @dataclass(frozen=True)
 class ParsedReply:
-    """What a reply asks for, and which task (None: not given)."""
+    """What a reply asks for, and which task (None: not given; ambiguous: more than one was named)."""
 
     intent: str
     number: int | None = None
+    ambiguous: bool = False
 
 
 def parse_reply(text: str) -> ParsedReply:
@@ -44,21 +51,48 @@ def parse_reply(text: str) -> ParsedReply:
     raw = re.sub(r"(?<![^\W\d_])0k(?![^\W_])", "ok", raw)  # a zero typed for the letter o
     if not raw:
         return ParsedReply("unknown")
-    numbers = re.findall(r"\d+", raw)
-    number = int(numbers[0]) if numbers and len(numbers[0]) <= 9 else None
     words = _words(raw)
+    named = _named_numbers(_tokens(raw))
+    number = named[0] if len(named) == 1 else None
+    if len(named) > 1:
+        return ParsedReply(_main_intent(words, raw), None, ambiguous=True)
+    return ParsedReply(_main_intent(words, raw), number)
+
+
+def _main_intent(words: list[str], raw: str) -> str:
     if not words and "?" in raw:
-        return ParsedReply("help", number)
+        return "help"
     intents = {_intent(word) for word in words} - {None}
     if _negated(words):
         intents = (intents - {"accept"}) | {"decline"}
     # Precedence: a no beats everything, done beats accept ("ok erledigt 17" reports done).
     for intent in ("decline", "done", "accept"):
         if intent in intents:
-            return ParsedReply(intent, number)
+            return intent
     if "help" in intents or "?" in raw:
-        return ParsedReply("help", number)
-    return ParsedReply("unknown", number)
+        return "help"
+    return "unknown"
+
+
+def _tokens(raw: str) -> list[str]:
+    """Words, numbers and the emoji we know, in order; punctuation and "#" dropped."""
+    return re.findall(r"\d+|[^\W\d_]+|[👍👎✅]", raw)
+
+
+def _named_numbers(tokens: list[str]) -> list[int]:
+    """The distinct numbers that directly follow a command word (fillers like "Zeit" may stand between)."""
+    named: list[int] = []
+    for index, token in enumerate(tokens):
+        if token.isdigit() or (_intent(token) is None and token not in NEGATIONS):
+            continue
+        following = index + 1
+        while following < len(tokens) and tokens[following] in FILLERS:
+            following += 1
+        if following < len(tokens) and tokens[following].isdigit() and len(tokens[following]) <= MAX_DIGITS:
+            value = int(tokens[following])
+            if value not in named:
+                named.append(value)
+    return named
 
 
 def _words(raw: str) -> list[str]:

@@ -29,6 +29,7 @@ class Queue:
     send_outbox: TaskWrapper
     sweep: TaskWrapper
     transcribe: TaskWrapper
+    purge: TaskWrapper
 
 
 def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
@@ -51,7 +52,12 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
     def transcribe() -> None:
         jobs.transcribe_messages()
 
-    return Queue(huey, jobs, send_outbox, sweep, transcribe)
+    # Retention (ivr.privacy.retention): daily, at a quiet hour.
+    @huey.periodic_task(crontab(minute="30", hour="3"), name="hausruf.purge")
+    def purge() -> None:
+        jobs.purge()
+
+    return Queue(huey, jobs, send_outbox, sweep, transcribe, purge)
 
 
 def run_worker(settings: Settings, workers: int = 2, jobs: Jobs | None = None) -> None:

@@ -4,6 +4,10 @@ A prompt plays from a file when one exists (rendered by `hausruf prompts build`,
 recording); otherwise Twilio's <Say> speaks it this once and the file is rendered in the
 background, so templated prompts (with the caller's name) are cached after their first use.
 Rendering never happens inside a webhook: espeak takes longer than a caller should wait.
+
+Prompt URLs carry a key made with the server's secret (ivr.privacy.keys): a file name is the hash of
+the prompt's text, so without the key anyone could ask for "Guten Tag, Frau Becker" and learn from a
+200 that Frau Becker has called. Without the right key every prompt answers 404.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, Flask, abort, current_app, send_from_directory
+
+from ivr.privacy.keys import key_matches, server_secret, url_key
 
 log = logging.getLogger("hausruf.prompts")
 bp = Blueprint("prompts", __name__)
@@ -30,9 +36,10 @@ LOOKUP_MAX_ENTRIES = 4096  # templated prompts (callers' names) would otherwise 
 class PromptUrls:
     """prompt_url(text, language) for the TwiML renderer: a URL when the audio exists, else None."""
 
-    def __init__(self, renderer, public_url: str | None, on_demand: bool = True):
+    def __init__(self, renderer, public_url: str | None, on_demand: bool = True, secret: bytes = b""):
         self.renderer = renderer
         self.public_url = public_url
+        self.secret = secret
         self.on_demand = on_demand
         # One background renderer: pyttsx3 is not thread-safe (speech.tts serialises it anyway).
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-render")
@@ -48,7 +55,7 @@ class PromptUrls:
         if hit is not None and time.monotonic() < hit[0]:
             return hit[1]
         path = self.renderer.path_for(text, language)
-        url = f"{self.public_url}/prompts/{language}/{path.name}" if path.is_file() else None
+        url = f"{self.public_url}{prompt_path(self.secret, language, path.name)}" if path.is_file() else None
         if url is None and self.on_demand:
             self.render_later(text, language)
         if len(self._looked_up) >= LOOKUP_MAX_ENTRIES:
@@ -76,10 +83,16 @@ class PromptUrls:
                 self._pending.discard(key)
 
 
-@bp.get("/prompts/<language>/<name>")
-def prompt_file(language: str, name: str):
-    """The audio of one prompt (names are hashes: nothing here can be listed or guessed)."""
-    if not (LANGUAGE.match(language) and FILE_NAME.match(name)):
+def prompt_path(secret: bytes, language: str, name: str) -> str:
+    """The keyed path of a prompt file: /prompts/<language>/<key>/<name>."""
+    return f"/prompts/{language}/{url_key(secret, 'prompt', language, name)}/{name}"
+
+
+@bp.get("/prompts/<language>/<key>/<name>")
+def prompt_file(language: str, key: str, name: str):
+    """The audio of one prompt; 404 unless the key is the server's for this file (known caller or not)."""
+    secret = current_app.extensions["hausruf.prompt_url"].secret
+    if not (LANGUAGE.match(language) and FILE_NAME.match(name) and key_matches(secret, key, "prompt", language, name)):
         abort(404)
     folder = current_app.config["HAUSRUF"].prompts_dir / language
     return send_from_directory(folder, name, mimetype="audio/wav", max_age=86400)
@@ -94,5 +107,6 @@ def init_app(app: Flask) -> None:
     from ivr.wiring import hausruf
 
     hausruf(app).prompt_renderer = renderer
-    hausruf(app).prompt_url = PromptUrls(renderer, settings.public_url, on_demand=settings.render_prompts_on_demand)
+    hausruf(app).prompt_url = PromptUrls(renderer, settings.public_url, on_demand=settings.render_prompts_on_demand,
+                                         secret=server_secret(settings))
     app.register_blueprint(bp)

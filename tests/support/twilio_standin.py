@@ -22,6 +22,7 @@ ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "secret"
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages\.json$")
 CALL = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)\.json$")
+MESSAGE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>[SM]M\w+)\.json$")
 RECORDING = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Recordings/(?P<sid>RE\w+)\.(?P<ext>wav|json)$")
 
 
@@ -58,6 +59,7 @@ class TwilioStandIn:
         self.call_updates: list[dict] = []
         self.recordings: dict[str, bytes] = {}  # RecordingSid -> WAV bytes, put there by tests
         self.deleted_recordings: list[str] = []
+        self.deleted: list[str] = []  # call and message sids deleted by DELETE (GDPR erasure)
         self.failures: dict[str, Failure] = {}
         self.arrived = threading.Condition()
         self.clock = lambda: datetime.now(timezone.utc)  # tests with a fake clock set theirs
@@ -201,6 +203,15 @@ def _handler_for(standin: TwilioStandIn):
             recording = RECORDING.match(recorded.path)
             if not recorded.authorised:
                 return self._send(401, error_body(401, 20003, "Authenticate"))
+            record = MESSAGE.match(recorded.path) or CALL.match(recorded.path)
+            if record is not None:
+                sid = record.groupdict().get("sid") or record["call"]
+                with standin._lock:
+                    standin.messages = [m for m in standin.messages if m["sid"] != sid]
+                    standin.deleted.append(sid)
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                return self.end_headers()
             if not recording or standin.recordings.pop(recording["sid"], None) is None:
                 return self._send(404, error_body(404, 20404, "The requested resource was not found"))
             standin.deleted_recordings.append(recording["sid"])

@@ -19,8 +19,18 @@ from ivr.tasks.replies import ParsedReply, parse_reply
     ("keine Zeit 17", "decline", 17), ("ok kann nicht 17", "decline", 17), ("Nee", "decline", None),
     ("?", "help", None), ("hilfe", "help", None), ("help", "help", None), ("Hilfe 17", "help", 17),
     ("was?", "help", None),
-    ("17", "unknown", 17), ("hallo", "unknown", None), ("", "unknown", None), ("   ", "unknown", None),
-    ("ob 17", "unknown", 17),  # short words never guessed: "ob" is not "ok"
+    ("17", "unknown", None), ("hallo", "unknown", None), ("", "unknown", None), ("   ", "unknown", None),
+    ("ob 17", "unknown", None),  # short words never guessed: "ob" is not "ok"
+    # Only the number right after the command word names the task; any other number is ignored.
+    ("ok, ich rufe um 77 Uhr an", "accept", None), ("ok, ich rufe Frau Becker um 77 Uhr an", "accept", None),
+    ("ok 76, ich rufe um 77 Uhr an", "accept", 76), ("erledigt 76 - hat 20 Minuten gedauert", "done", 76),
+    ("ja 17 ok 17", "accept", 17), ("ok 0301234567890", "accept", None),
 ])
 def test_replies_are_read_forgivingly(text, intent, number):
     assert parse_reply(text) == ParsedReply(intent, number)
+
+
+@pytest.mark.parametrize("text", ["ok 76 ok 77", "erledigt 76 und 77? nein, ok 77", "nein 3, ja 4"])
+def test_two_named_numbers_are_ambiguous_and_act_on_neither(text):
+    reply = parse_reply(text)
+    assert reply.ambiguous and reply.number is None

@@ -1,0 +1,292 @@
+"""Access and erasure by phone number (GDPR Art. 15 and 17): everything the hotline holds about one number.
+
+What belongs to a number: the directory entry whose phone it is (tenant or volunteer), the calls from
+it or from its tenant, the callback tasks for it (with their history, transcript and recording), every
+SMS to or from it and every SMS about its tasks (an offer to a helper names the caller), the spooled
+missed calls from it, and the rendered prompts that speak its tenant's name. Erasure removes all of
+that here and at the provider (call and message records, recordings), then makes SQLite forget the
+deleted rows (secure_delete, VACUUM, a truncating WAL checkpoint). The log names the number masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, or_, select, text
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage, TaskTransition, Tenant, TenantPhone, Volunteer
+from ivr.directory.phones import PhoneNumberError, mask, normalise
+
+log = logging.getLogger("hausruf.privacy")
+
+
+class PersonError(ValueError):
+    """The number given is not a phone number (nothing was looked up)."""
+
+
+@dataclass
+class Holdings:
+    """The rows that belong to one number."""
+
+    number: str
+    tenants: list[Tenant] = field(default_factory=list)
+    volunteers: list[Volunteer] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    tasks: list[CallbackTask] = field(default_factory=list)
+    sms: list[SmsMessage] = field(default_factory=list)
+
+    @property
+    def recording_sids(self) -> list[str]:
+        return [t.recording_ref for t in self.tasks if t.recording_ref and t.recording_ref.startswith("RE")]
+
+    @property
+    def names(self) -> list[str]:
+        """How the person's name may appear in texts (salutation, names)."""
+        found = []
+        for tenant in self.tenants:
+            found += [tenant.salutation, tenant.last_name, f"{tenant.first_name} {tenant.last_name}".strip()]
+        found += [v.name for v in self.volunteers]
+        found += [t.caller_name for t in self.tasks if t.caller_name]
+        return sorted({name for name in found if name and len(name) > 2})
+
+
+def parse_number(raw: str) -> str:
+    """E.164 of what staff typed; PersonError with the allowed forms otherwise."""
+    try:
+        return normalise(raw)
+    except PhoneNumberError as exc:
+        raise PersonError(str(exc)) from None
+
+
+def find_holdings(session: Session, number: str) -> Holdings:
+    """Everything the database holds about number (E.164)."""
+    held = Holdings(number)
+    held.tenants = list(session.scalars(select(Tenant).join(TenantPhone).where(TenantPhone.number == number)))
+    held.volunteers = list(session.scalars(select(Volunteer).where(Volunteer.phone == number)))
+    tenant_ids = [t.id for t in held.tenants]
+    held.calls = list(session.scalars(select(Call).where(
+        or_(Call.from_number == number, Call.tenant_id.in_(tenant_ids))).order_by(Call.id)))
+    call_ids = [c.id for c in held.calls]
+    held.tasks = list(session.scalars(select(CallbackTask).where(or_(
+        CallbackTask.callback_number == number, CallbackTask.tenant_id.in_(tenant_ids),
+        CallbackTask.call_id.in_(call_ids))).order_by(CallbackTask.id)))
+    task_ids = [t.id for t in held.tasks]
+    national = number.lstrip("+")[2:] if number.startswith("+49") else number.lstrip("+")
+    held.sms = list(session.scalars(select(SmsMessage).where(or_(
+        SmsMessage.to_number == number, SmsMessage.from_number == number, SmsMessage.task_id.in_(task_ids),
+        SmsMessage.body.contains(national[-8:]))).order_by(SmsMessage.id)))
+    return held
+
+
+def export_person(settings, raw_number: str) -> dict:
+    """Everything held about the number, as one JSON-ready dict."""
+    number = parse_number(raw_number)
+    with _session(settings) as session:
+        held = find_holdings(session, number)
+        result = {
+            "number": number,
+            "directory": {
+                "tenants": [_tenant(t) for t in held.tenants],
+                "volunteers": [{"name": v.name, "phone": v.phone, "house": v.house_id, "active": v.active}
+                               for v in held.volunteers],
+            },
+            "calls": [_call(c) for c in held.calls],
+            "tasks": [_task(t) for t in held.tasks],
+            "sms": [{"direction": m.direction, "to": m.to_number, "from": m.from_number, "body": m.body,
+                     "status": m.status, "created_at": m.created_at, "task": m.task.number if m.task else None}
+                    for m in held.sms],
+            "recordings": [str(path) for path in _recording_files(settings, held)],
+            "spooled_missed_calls": [e for e in _spooled(settings) if e.get("from") == number],
+            "rendered_personal_prompts": [str(p) for p in personal_prompt_files(settings, held)],
+            "staff_audit_entries": [],  # the staff console keeps none yet
+            "chat_messages": [],  # no chat channel yet
+        }
+    log.info("person export for %s: %d calls, %d tasks, %d SMS", mask(number), len(held.calls), len(held.tasks),
+             len(held.sms))
+    return result
+
+
+def erase_person(settings, raw_number: str, keep_directory: bool = False) -> list[str]:
+    """Remove or anonymise everything held about the number; returns what was done, line by line."""
+    number = parse_number(raw_number)
+    done: list[str] = []
+    with _session(settings) as session:
+        _secure_delete(session)
+        held = find_holdings(session, number)
+        provider_sids = ([c.provider_call_id for c in held.calls]
+                         + [m.provider_message_id for m in held.sms if m.provider_message_id] + held.recording_sids)
+        prompt_files = personal_prompt_files(settings, held)
+        recording_files = _recording_files(settings, held)
+        task_ids, call_ids = [t.id for t in held.tasks], [c.id for c in held.calls]
+        options = {"synchronize_session": False}
+        session.execute(delete(SmsMessage).where(SmsMessage.id.in_([m.id for m in held.sms])),
+                        execution_options=options)
+        session.execute(delete(TaskTransition).where(TaskTransition.task_id.in_(task_ids)), execution_options=options)
+        session.execute(delete(CallbackTask).where(CallbackTask.id.in_(task_ids)), execution_options=options)
+        session.execute(delete(CallEvent).where(CallEvent.call_id.in_(call_ids)), execution_options=options)
+        session.execute(delete(Call).where(Call.id.in_(call_ids)), execution_options=options)
+        done += [f"calls deleted: {len(call_ids)} (with their events)", f"tasks deleted: {len(task_ids)}",
+                 f"SMS deleted: {len(held.sms)}"]
+        if keep_directory:
+            done.append(f"directory entries kept (--keep-directory): {len(held.tenants) + len(held.volunteers)}")
+        else:
+            for row in held.tenants + held.volunteers:
+                session.delete(row)
+            done.append(f"directory entries deleted: {len(held.tenants) + len(held.volunteers)}")
+        session.commit()
+        done.append(_forget_deleted_rows(session))
+    done.append(f"spooled missed calls removed: {remove_from_spool(settings.data_dir, number)}")
+    for path in recording_files + prompt_files:
+        path.unlink(missing_ok=True)
+    done.append(f"local recordings deleted: {len(recording_files)}")
+    done.append(f"rendered personal prompts deleted: {len(prompt_files)}")
+    done.append(delete_at_provider(settings, provider_sids))
+    done.append("queued jobs: none carry personal data (jobs name no number; the SMS outbox rows are deleted above)")
+    log.info("person erase for %s: %s", mask(number), "; ".join(done))
+    return done
+
+
+# -- the parts ---------------------------------------------------------------------------------
+
+
+def _session(settings):
+    from ivr.db.engine import make_engine, session_factory
+    from ivr.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+
+    class _Closing:
+        def __enter__(self):
+            self.session = session_factory(engine)()
+            return self.session
+
+        def __exit__(self, *exc):
+            self.session.close()
+            engine.dispose()
+
+    return _Closing()
+
+
+def _secure_delete(session: Session) -> None:
+    # SQLite overwrites deleted content with zeros on this connection (sqlite.org/pragma.html#pragma_secure_delete).
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete=ON"))
+
+
+def _forget_deleted_rows(session: Session) -> str:
+    """Make the database files forget the deleted rows: VACUUM, then a truncating WAL checkpoint on SQLite."""
+    engine = session.get_bind()
+    session.close()
+    if engine.dialect.name == "sqlite":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            driver = connection.connection.driver_connection
+            driver.execute("VACUUM")
+            busy = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning("WAL checkpoint was busy (another process is reading); the next checkpoint finishes it")
+            return "database: VACUUM done; WAL checkpoint busy, finished by the next one"
+        return "database: VACUUM and WAL checkpoint done (no deleted row is left in the files)"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in ("sms_messages", "task_transitions", "callback_tasks", "call_events", "calls", "tenant_phones",
+                      "tenants", "volunteers"):
+            connection.execute(text(f"VACUUM {table}"))
+    return "database: VACUUM done (PostgreSQL: see README on old row versions in WAL and backups)"
+
+
+def _recording_files(settings, held: Holdings) -> list[Path]:
+    from ivr.calls.recordings import local_path
+
+    return [path for path in (local_path(settings, sid) for sid in held.recording_sids) if path.exists()]
+
+
+def personal_prompt_files(settings, held: Holdings) -> list[Path]:
+    """Rendered prompts that speak this person's name (ivr.privacy.personal keeps them by keyed name)."""
+    from ivr.privacy.personal import files_for_texts
+
+    return files_for_texts(settings, held.names)
+
+
+def _spooled(settings) -> list[dict]:
+    from ivr.calls.spool import spool_path
+
+    entries = []
+    path = spool_path(settings.data_dir)
+    for candidate in (path, path.with_suffix(".claimed")):
+        if candidate.exists():
+            entries += [json.loads(line) for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return entries
+
+
+def remove_from_spool(data_dir: Path, number: str) -> int:
+    """Drop the number's lines from the spool files; returns how many went."""
+    from ivr.calls.spool import _lock, spool_path
+
+    removed = 0
+    path = spool_path(data_dir)
+    with _lock:
+        for candidate in (path, path.with_suffix(".claimed")):
+            if not candidate.exists():
+                continue
+            lines = candidate.read_text(encoding="utf-8").splitlines()
+            kept = [line for line in lines if line.strip() and json.loads(line).get("from") != number]
+            removed += len([line for line in lines if line.strip()]) - len(kept)
+            if len(kept) != len([line for line in lines if line.strip()]):
+                draft = candidate.with_name(candidate.name + ".erase")
+                draft.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+                os.replace(draft, candidate)
+    return removed
+
+
+def delete_at_provider(settings, sids: list[str]) -> str:
+    """Delete call records, messages and recordings at Twilio; says how many, and what failed."""
+    if not sids:
+        return "provider: nothing to delete"
+    try:
+        from ivr.telephony.twilio.client import TwilioRestClient
+
+        client = TwilioRestClient(settings).client
+    except ValueError:
+        return f"provider: NOT deleted ({len(sids)} records), TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set"
+    deleted, failed = 0, []
+    for sid in dict.fromkeys(sids):
+        resource = {"CA": client.calls, "SM": client.messages, "MM": client.messages, "RE": client.recordings}.get(sid[:2])
+        if resource is None:
+            continue
+        try:
+            resource(sid).delete()
+            deleted += 1
+        except Exception as exc:  # noqa: BLE001 - one record Twilio refuses must not stop the others
+            if getattr(exc, "status", None) == 404:
+                deleted += 1  # gone already
+            else:
+                failed.append(f"{sid} ({getattr(exc, 'status', type(exc).__name__)})")
+    line = f"provider: deleted {deleted} records (calls, messages, recordings)"
+    return line + (f"; could not delete: {', '.join(failed)}" if failed else "")
+
+
+def _tenant(tenant: Tenant) -> dict:
+    return {"first_name": tenant.first_name, "last_name": tenant.last_name, "salutation": tenant.salutation,
+            "language": tenant.language, "house": tenant.house_id, "notes": tenant.notes,
+            "phones": [p.number for p in tenant.phones]}
+
+
+def _call(call: Call) -> dict:
+    return {"provider": call.provider, "call_id": call.provider_call_id, "from": call.from_number, "started_at": call.started_at,
+            "ended_at": call.ended_at, "duration_seconds": call.duration_seconds, "status": call.status,
+            "outcome": call.outcome, "flow": call.flow_name,
+            "events": [{"at": e.at, "kind": e.kind, "node": e.node, "detail": e.detail, "outcome": e.outcome}
+                       for e in call.events]}
+
+
+def _task(task: CallbackTask) -> dict:
+    return {"number": task.number, "state": task.state, "topic": task.topic, "caller_name": task.caller_name,
+            "callback_number": task.callback_number, "created_at": task.created_at, "transcript": task.transcript,
+            "recording": task.recording_ref,
+            "history": [{"at": t.at, "from": t.from_state, "to": t.to_state, "by": t.actor, "why": t.reason}
+                        for t in task.transitions]}

@@ -1,0 +1,106 @@
+"""Retention: calls, call events, finished tasks, SMS and transcripts older than HAUSRUF_RETENTION_DAYS go.
+
+Recordings keep their own, shorter period (HAUSRUF_RECORDING_RETENTION_DAYS, ivr.calls.recordings).
+Nothing an open task still needs is touched: tasks not finished (or finished within the period) and
+SMS still waiting in the outbox stay. Every delete is a plain SQL statement with its count, so
+`hausruf purge --dry-run` reports exactly what `hausruf purge` would remove.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage, TaskTransition
+
+log = logging.getLogger("hausruf.privacy")
+# Tasks in these states are finished for retention: nobody acts on them any more.
+FINISHED_STATES = ("done", "cancelled", "expired")
+PENDING_SMS = ("queued", "sending")
+
+
+@dataclass
+class PurgeReport:
+    """What a purge removed (or, dry, would remove)."""
+
+    calls: int = 0
+    call_events: int = 0
+    tasks: int = 0
+    task_transitions: int = 0
+    sms: int = 0
+    recordings: int = 0
+
+    def __str__(self) -> str:
+        return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self))
+
+
+def purge(session: Session, now: datetime, days: int, dry_run: bool = False) -> PurgeReport:
+    """Delete what is older than days; with dry_run only count. The caller commits (or rolls back)."""
+    cutoff = now - timedelta(days=days)
+    # No call lasts days (Twilio ends calls after 4 hours), so age alone decides, whatever status was last stored.
+    old_calls = select(Call.id).where(Call.started_at < cutoff)
+    # A finished task's age is its last change: one finished yesterday stays, however old it is.
+    last_change = (select(TaskTransition.task_id).group_by(TaskTransition.task_id)
+                   .having(func.max(TaskTransition.at) >= cutoff))
+    old_tasks = select(CallbackTask.id).where(CallbackTask.state.in_(FINISHED_STATES),
+                                              CallbackTask.created_at < cutoff,
+                                              CallbackTask.id.not_in(last_change))
+    old_sms = select(SmsMessage.id).where(SmsMessage.created_at < cutoff, SmsMessage.status.not_in(PENDING_SMS))
+    old_sms = old_sms.union(select(SmsMessage.id).where(SmsMessage.task_id.in_(old_tasks)))
+    report = PurgeReport(
+        calls=_count(session, old_calls),
+        call_events=_count(session, select(CallEvent.id).where(CallEvent.call_id.in_(old_calls))),
+        tasks=_count(session, old_tasks),
+        task_transitions=_count(session, select(TaskTransition.id).where(TaskTransition.task_id.in_(old_tasks))),
+        sms=_count(session, old_sms),
+    )
+    if dry_run:
+        return report
+    # Children first: both databases cascade, but a SQLite connection with foreign keys off would not.
+    session.execute(delete(TaskTransition).where(TaskTransition.task_id.in_(old_tasks)),
+                    execution_options={"synchronize_session": False})
+    session.execute(delete(SmsMessage).where(SmsMessage.id.in_(old_sms)), execution_options={"synchronize_session": False})
+    session.execute(delete(CallbackTask).where(CallbackTask.id.in_(old_tasks)),
+                    execution_options={"synchronize_session": False})
+    session.execute(delete(CallEvent).where(CallEvent.call_id.in_(old_calls)),
+                    execution_options={"synchronize_session": False})
+    session.execute(delete(Call).where(Call.id.in_(old_calls)), execution_options={"synchronize_session": False})
+    return report
+
+
+def _count(session: Session, ids) -> int:
+    return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+
+def purge_all(settings, now: datetime, dry_run: bool = False) -> PurgeReport:
+    """Apply both retention periods: the database (HAUSRUF_RETENTION_DAYS) and local recordings."""
+    from ivr.calls.recordings import purge_recordings, retention_days
+    from ivr.db.engine import make_engine, session_factory
+    from ivr.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            report = purge(session, now, settings.retention_days, dry_run)
+            if not dry_run:
+                session.commit()
+    finally:
+        engine.dispose()
+    if dry_run:
+        report.recordings = _old_recordings(settings, now, retention_days())
+    else:
+        report.recordings = purge_recordings(settings, now)
+    if not dry_run:
+        log.info("retention purge: %s", report)
+    return report
+
+
+def _old_recordings(settings, now: datetime, days: int) -> int:
+    folder = settings.recordings_dir
+    cutoff = now.timestamp() - days * 86400
+    return sum(1 for path in folder.glob("*.wav") if path.stat().st_mtime < cutoff) if folder.is_dir() else 0
