@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Blueprint, Flask, abort, current_app, send_from_directory
 
 from ivr.privacy.keys import key_matches, server_secret, url_key
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.prompts")
 bp = Blueprint("prompts", __name__)
@@ -91,7 +92,7 @@ def prompt_path(secret: bytes, language: str, name: str) -> str:
 @bp.get("/prompts/<language>/<key>/<name>")
 def prompt_file(language: str, key: str, name: str):
     """The audio of one prompt; 404 unless the key is the server's for this file (known caller or not)."""
-    secret = current_app.extensions["hausruf.prompt_url"].secret
+    secret = hausruf(current_app).prompt_url.secret
     if not (LANGUAGE.match(language) and FILE_NAME.match(name) and key_matches(secret, key, "prompt", language, name)):
         abort(404)
     folder = current_app.config["HAUSRUF"].prompts_dir / language
@@ -104,8 +105,6 @@ def init_app(app: Flask) -> None:
 
     settings = app.config["HAUSRUF"]
     renderer = PromptRenderer(settings.prompts_dir, overrides_dir=settings.flows_dir / "prompts")
-    from ivr.wiring import hausruf
-
     hausruf(app).prompt_renderer = renderer
     hausruf(app).prompt_url = PromptUrls(renderer, settings.public_url, on_demand=settings.render_prompts_on_demand,
                                          secret=server_secret(settings))

@@ -34,7 +34,7 @@ def _demo_call_with_callback_and_sms(app, twilio, jobs, standin, clock):
     jobs.send_outbox(clock.now)  # the confirmation repeats them
     jobs.transcribe_messages(clock.now)
     settings = app.config["HAUSRUF"]
-    spool_missed_call(settings.data_dir, "CA" + "9" * 32, ERIKA, "database down")
+    spool_missed_call(settings.data_dir, "twilio", "CA" + "9" * 32, ERIKA, "database down")
     personal = fragment_path(settings.prompts_dir, server_secret(settings), "de", "Frau Becker")
     personal.parent.mkdir(parents=True, exist_ok=True)
     personal.write_bytes(b"RIFF....WAVE")  # a rendered salutation (ivr.privacy.personal)
