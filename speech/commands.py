@@ -41,11 +41,11 @@ def register(group: click.Group) -> None:
         if templated:
             click.echo(f"{templated} templated segments (with caller data) render on first use during calls")
 
-    @prompts.command("list", help="Show each prompt with the file name a recording must have to replace it.")
+    @prompts.command("list", help="Show each prompt with the file a recording of it must have (and a .txt with its words).")
     def list_() -> None:
         from ivr.config import Settings
 
         flows, renderer = _load(Settings.from_env())
-        for language, text, name, recorded in list_prompts(renderer, collect_prompt_texts(flows)):
+        for audio, recorded, prompt in list_prompts(renderer.overrides_dir, flows):
             mark = "recorded" if recorded else "synthetic"
-            click.echo(f"{renderer.overrides_dir / name}\t{mark}\t{language}\t{text}")
+            click.echo(f"{audio}\t{mark}\t{prompt.text}")

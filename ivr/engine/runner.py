@@ -164,6 +164,7 @@ class _Step:
             if option.service and self.context.service(option.service).status == "unavailable":
                 continue  # keys never move: the option still answers if pressed, it is only not offered
             segments += self._segments(option.say)
+        segments += self._segments(node.closing)
         keys = tuple(o.key for o in _choices(self.flow, node))
         if node.repeat_key:
             keys += (node.repeat_key,)

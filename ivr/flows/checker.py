@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ivr.engine.words import normalise, repeat_words
+from ivr.flows.listening import LONGEST_MENU_SECONDS, menu_listening
 from ivr.flows.model import Flow, MenuNode, Option
 from ivr.flows.problems import Problem
 from ivr.flows.schema import did_you_mean
@@ -36,6 +37,14 @@ def check_menu(menu: MenuNode, at: Cursor, globals_: dict[str, Option], language
         if owner != f"options[{index}]":
             (here / "key").error(f"key '{option.key}' is also used by {owner}")
         phrases.add(option, f"options[{index}]", here)
+    listening = menu_listening(menu, globals_)
+    if listening.total > LONGEST_MENU_SECONDS:
+        at.warn(
+            f"callers listen about {listening.total:.1f} s before they have heard every option "
+            f"({listening.speech:.1f} s of speech, {listening.pauses:.0f} s of pauses, "
+            f"{listening.before_first_option:.1f} s before the first option); keep a menu under "
+            f"{LONGEST_MENU_SECONDS} s: a shorter introduction, shorter option texts, fewer options"
+        )
     if len(menu.options) > MOST_MENU_OPTIONS:
         (at / "options").warn(
             f"menu has {len(menu.options)} options; callers remember at most {MOST_MENU_OPTIONS} "

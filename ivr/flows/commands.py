@@ -44,8 +44,14 @@ def check_command(paths: tuple[str, ...]) -> None:
         from ivr.flows.vocabulary import check_vocabulary
 
         problems = sorted(problems + check_vocabulary(shown_paths, models))
+    from speech.flowtexts import check_recording_folders  # human recordings of prompts, by node and prompt
+
+    recording_problems, notes = check_recording_folders(shown_paths)
+    problems = sorted(problems + recording_problems)
     for problem in problems:
         click.echo(str(problem))
+    for note in notes:
+        click.echo(note, err=True)
     files, _ = expand_paths(shown_paths)
     click.echo(summary(problems, len(set(files))), err=True)
     if any(p.severity == ERROR for p in problems):

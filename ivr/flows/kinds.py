@@ -278,6 +278,7 @@ main_menu:
                 Field("options", ListOf(OPTION), "the choices (the globals person and emergency are added)", required=True),
                 Field("timeout", Integer(1, 60), "seconds to wait for a key or a word", default=FromDefaults("timeout")),
                 Field("repeat_key", Key(DIGITS + ("*", "#"), "`*`, `#` or a digit"), "the key that repeats the menu", default="*"),
+                Field("closing", PROMPT, "said last, after every option and the globals, e.g. how to hear it again"),
                 Field("no_input", RETRY, "what to do when the caller says and presses nothing", required=True),
                 Field("no_match", RETRY, "what to do when the key or word picks nothing", required=True),
             ),

@@ -128,6 +128,7 @@ class MenuNode:
     no_input: Retry
     no_match: Retry
     repeat_key: str | None = "*"
+    closing: Prompt | None = None  # said last, after the options and the globals (e.g. how to repeat)
 
 
 @dataclass(frozen=True)

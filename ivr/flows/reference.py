@@ -20,9 +20,8 @@ from ivr.flows.kinds import (
 )
 from ivr.flows.templates import ALLOWED_FILTERS, ALLOWED_TESTS
 from ivr.flows.variables import engine_variables
+from ivr.flows.listening import LONGEST_MENU_SECONDS, LONGEST_PROMPT_SECONDS, PAUSE_SECONDS, SPEAKING_RATE
 from ivr.flows.schema import (
-    CHARACTERS_PER_SECOND,
-    LONGEST_PROMPT_SECONDS,
     PROMPT_SCHEMA,
     FieldType,
     ListOf,
@@ -141,8 +140,11 @@ def markdown_reference() -> str:
         "Filters: " + ", ".join(f"`{n}`" for n in ALLOWED_FILTERS) + "; tests: " + ", ".join(f"`{n}`" for n in ALLOWED_TESTS) + ".",
         "`hausruf check` reports any other variable, filter or test as an error. If a template still fails",
         "during a call (a value missing for one caller), the caller hears the prompt without that part.",
-        f"A prompt longer than about {LONGEST_PROMPT_SECONDS} s (estimated at {CHARACTERS_PER_SECOND} characters",
-        "per second) gets a warning: older callers lose the thread of long prompts.",
+        f"A prompt longer than about {LONGEST_PROMPT_SECONDS} s gets a warning: older callers lose the thread of",
+        f"long prompts. A menu gets one when callers listen longer than {LONGEST_MENU_SECONDS} s before they have",
+        "heard every option (its prompt, every option's `say`, the globals' `say` and `closing`, with the",
+        f"{PAUSE_SECONDS} s pauses between them). Both are estimated from the text at {SPEAKING_RATE} words per",
+        "minute, the rate prompts are rendered at, so the result does not depend on what was rendered.",
         "",
         "### option",
         "",

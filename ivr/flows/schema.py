@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ivr.engine.emergency import is_emergency_number
+from ivr.flows.listening import LONGEST_PROMPT_SECONDS, SPEAKING_RATE, prompt_seconds
 from ivr.flows.model import Prompt
 from ivr.flows.yamlsource import Cursor
 from ivr.hours import OpeningHours
 
 INVALID = object()  # a value that was reported as a problem; whatever contains it is not built
 
-CHARACTERS_PER_SECOND = 14  # rough speed of synthetic German speech, used to estimate prompt length
-LONGEST_PROMPT_SECONDS = 30
 DIGITS = tuple("0123456789")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ITU-T E.164: "+", country code, at most 15 digits in all
-_TEMPLATE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 
 
 def shown(value: Any) -> str:
@@ -290,12 +288,11 @@ class PromptText(FieldType):
                 return self.wrong(segment, place)
         # Templates are checked once every node is read: a later node may declare variables they use.
         at.collector.templates.extend(segments)
-        spoken = sum(len(" ".join(_TEMPLATE_TAG.sub(" ", s).split())) for s, _ in segments)
-        if spoken > LONGEST_PROMPT_SECONDS * CHARACTERS_PER_SECOND:
+        seconds = prompt_seconds([s for s, _ in segments])
+        if seconds > LONGEST_PROMPT_SECONDS:
             at.warn(
-                f"prompt takes about {round(spoken / CHARACTERS_PER_SECOND)} s to speak "
-                f"(estimate: {spoken} characters at {CHARACTERS_PER_SECOND} per second); "
-                f"keep it under {LONGEST_PROMPT_SECONDS} s"
+                f"prompt takes about {seconds:.1f} s to speak (estimated at {SPEAKING_RATE} words per minute, "
+                f"pauses included); keep it under {LONGEST_PROMPT_SECONDS} s"
             )
         return Prompt(tuple(s for s, _ in segments), at.where)
 

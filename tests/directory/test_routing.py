@@ -46,7 +46,7 @@ def test_known_tenant_in_a_fully_served_town_on_a_weekday_morning(demo, settings
     assert (caller.house_id, caller.house_name, caller.region_id, caller.region_name) == ("lindenhof", "Lindenhof", "siegen", "Siegen")
     assert statuses(ctx) == dict.fromkeys(SERVICE_KINDS, "open")
     groceries = ctx.service("groceries")
-    assert groceries.partner_name == "Frischekorb Lieferdienst"
+    assert groceries.partner_name == "Frischekorb"
     assert groceries.numbers == ("+493023125101",)
     assert groceries.whisper.startswith("Anruf über das Hausruf-Telefon")
     assert ctx.volunteer_numbers == ("+493023125201", "+493023125202")

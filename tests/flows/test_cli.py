@@ -39,7 +39,7 @@ def test_check_clean_directory_with_warnings_exits_0(runner, flows_dir):
         line.replace("warnings.yaml", "flows/warnings.yml")
         for line in (FIXTURES / "valid" / "warnings.expected").read_text().splitlines()
     ]
-    assert result.stderr == "0 errors, 3 warnings in 2 files\n"
+    assert result.stderr == "0 errors, 4 warnings in 2 files\n"
 
 
 def test_check_defaults_to_the_configured_flows_dir(runner, flows_dir, monkeypatch):

@@ -287,8 +287,8 @@ WARNING_CASES = {
     "prompt longer than 30 seconds": (
         "{kind: say, prompt: [" + ", ".join(["Das ist ein langer Satz ohne Ende."] * 13) + "], next: bye}",
         [
-            f"t.yaml:{EXTRA_LINE}: warning: node 'extra' prompt: prompt takes about 32 s to speak "
-            "(estimate: 442 characters at 14 per second); keep it under 30 s"
+            f"t.yaml:{EXTRA_LINE}: warning: node 'extra' prompt: prompt takes about 41.9 s to speak "
+            "(estimated at 150 words per minute, pauses included); keep it under 30 s"
         ],
     ),
     "unreachable node": (

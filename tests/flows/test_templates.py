@@ -172,7 +172,7 @@ def _line_of(path: Path, text: str) -> int:
 
 
 @pytest.mark.parametrize("old, new, node, field, suggestion", [
-    ("{{ caller.salutation }}. Hier", "{{ caller.salutaton }}. Hier", "greet_known", "prompt", "caller.salutation"),
+    ("{{ caller.salutation }}. Hier", "{{ caller.salutaton }}. Hier", "greet_known", "prompt[0]", "caller.salutation"),
     ("Einkaufsdienst {{ service.partner_name }}", "Einkaufsdienst {{ service.partnername }}", "groceries", "prompt",
      "service.partner_name"),
 ])

@@ -8,13 +8,26 @@ import wave
 import numpy as np
 import pytest
 
+from ivr.flows.loader import load_flow_file
 from ivr.flows.model import Flow, MenuNode, Option, Prompt, Retry, SayNode, Where
 from speech.audio import read_wav, write_wav
 from speech.commands import build_prompts
 from speech.flowtexts import collect_prompt_texts
 from speech.prompts import PromptRenderer, list_prompts
+from tests.flows.flowtext import HEAD
 
 HERE = Where("flows/test.yaml", 1)
+FLOW_TEXT = HEAD + """\
+nodes:
+  menu:
+    kind: menu
+    prompt: "Bitte wählen Sie."
+    options:
+      - {key: "1", label: Einkauf, keywords: [einkauf], say: "Für den Einkauf drücken Sie die 1.", goto: bye}
+    no_input: {then: bye}
+    no_match: {then: bye}
+  bye: {kind: hangup, prompt: "Auf Wiederhören."}
+"""
 
 
 @pytest.fixture
@@ -41,18 +54,23 @@ def test_a_second_render_uses_the_cache_and_any_setting_change_renders_anew(rend
     assert slower.path_for("Auf Wiederhören.", "de") != first
 
 
-def test_a_recorded_prompt_wins_and_is_converted_once(renderer, tmp_path):
+def test_a_recorded_prompt_wins_and_is_converted_once(tmp_path):
+    flows = tmp_path / "flows"
+    (flows / "prompts" / "de").mkdir(parents=True)
+    (flows / "t.yaml").write_text(FLOW_TEXT, encoding="utf-8")
+    renderer = PromptRenderer(tmp_path / "cache", overrides_dir=flows / "prompts")
     text = "Für den Einkauf drücken Sie die 1."
     renderer.render(text, "de")
-    [(language, listed_text, name, recorded)] = list_prompts(renderer, [(text, "de")])
-    assert (language, listed_text, recorded) == ("de", text, False)
+    [(audio, recorded, prompt)] = [row for row in list_prompts(flows / "prompts", [load_flow_file(flows / "t.yaml")])
+                                   if row[2].text == text]
+    assert (audio, recorded, prompt.name) == (flows / "prompts" / "de" / "menu.option1.wav", False, "menu.option1")
     tone = (9000 * np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)).astype(np.int16)
-    write_wav(tmp_path / "recorded" / name, tone, 44100)
+    write_wav(audio, tone, 44100)
+    renderer.recordings.CHECK_EVERY_SECONDS = 0  # no waiting for the next look at the folder
     path, rendered_now = renderer.render(text, "de")
     samples, rate = read_wav(path)
     assert rendered_now and rate == 8000 and abs(len(samples) - 8000) <= 1
     assert renderer.render(text, "de") == (path, False)
-    assert list_prompts(renderer, [(text, "de")])[0][3] is True
 
 
 def test_renders_from_many_threads_all_arrive(renderer):

@@ -10,8 +10,8 @@ from tests.tasks.conftest import JONAS, PETRA, only_task, outbox, sms
 from tests.tasks.test_acceptance import book_it_help
 from tests.twilio.conftest import STAFF
 
-SABINE = "+493023125203"
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # Haus am Hang: another house
+SABINE = "+493023125203"  # Am Hang: another house
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def test_a_volunteer_of_another_house_learns_nothing(twilio, db):

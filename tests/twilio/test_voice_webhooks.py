@@ -45,7 +45,7 @@ def test_signed_call_greets_known_tenant_with_the_main_menu(twilio):
     assert call.heard[0] == "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."
     gather = call._only("Gather")
     assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1" and gather.get("timeout") == "12"
-    assert "Einkäufe nach Hause: die 1, oder sagen Sie Einkauf." in call.heard
+    assert "Einkauf: die 1." in call.heard
     assert call._only("Redirect").text.startswith("/twilio/voice/noinput?step=")
     assert call._only("Say").get("language") == "de-DE"
 
@@ -142,7 +142,7 @@ def test_state_lives_in_the_database_so_a_new_app_continues_the_call(app, databa
     hausruf(restarted).clock = hausruf(app).clock
     call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call.press("1")
-    assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Ambulante Pflege Siegerland. Bitte bleiben Sie am Apparat."]
+    assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Lebensbaum. Bitte bleiben Sie am Apparat."]
 
 
 def test_status_callback_closes_the_call_with_its_duration(twilio, app):
