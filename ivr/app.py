@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ivr.tasks import web as tasks_web
     from ivr.tasks.config import TaskConfig
     from ivr.telephony.twilio import sms_webhooks, stream, webhooks
-    from ivr.web import health, prompts
+    from ivr.web import health, metrics, prompts
 
     app = Flask("ivr")
     app.config["HAUSRUF"] = settings
@@ -36,10 +36,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     runtime.init_app(app)
     app.register_blueprint(health.bp)
+    metrics.init_app(app)  # /metrics, and the latency of every webhook
+    if settings.trusted_proxies:  # client addresses (logs, throttles) from the proxies' X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(sms_webhooks.bp)
     # Subsystems that register their own routes and fill their part of the wiring.
-    tasks_web.init_app(app)
+    tasks_web.init_app(app, jobs=lambda: worker_jobs(settings))
     stream.init_app(app)
     prompts.init_app(app)
     wiring.telephony = webhooks.init_app(app)  # after prompts and speech: it renders with both

@@ -346,8 +346,8 @@ def level(raw: str) -> str:
 
 def flow_exists(name: str, values: Mapping[str, Any]) -> str | None:
     """A flow called name must exist in the flows folder for the default language."""
-    found = flow_names(Path(values["flows_dir"]))
     language = values["default_language"]
+    found = flow_names(Path(values["flows_dir"]), language)
     if (name, language) in found:
         return None
     names = sorted({n for n, lang in found if lang == language})
@@ -358,32 +358,19 @@ def flow_exists(name: str, values: Mapping[str, Any]) -> str | None:
             f"{', '.join(names) or '(none in that language)'}")
 
 
-def flow_names(directory: Path) -> set[tuple[str, str]]:
+def flow_names(directory: Path, default_language: str = "de") -> set[tuple[str, str]]:
     """(name, language) of every flow file in a folder; a broken file counts by what it still says.
 
     A broken file still names its flow: the server serves that flow's last good revision, so the
-    setting is right even while the file is being fixed. The file name (hotline.en.yaml) stands in
-    when the text cannot be read at all.
+    setting is right even while the file is being fixed; a text that is no YAML at all counts by its
+    file name (hotline.en.yaml: hotline in English; hotline.yaml: hotline in the default language).
     """
-    from ruamel.yaml import YAML
+    from ivr.flows.loader import flow_files
+    from ivr.flows.runtime import peek_flow_key
 
-    found = set()
     if not directory.is_dir():
-        return found
-    for file in sorted(directory.iterdir()):
-        if file.suffix not in (".yaml", ".yml") or not file.is_file():
-            continue
-        stem, _, language = file.stem.partition(".")
-        name = stem
-        try:
-            data = YAML(typ="safe", pure=True).load(file.read_text(encoding="utf-8"))
-        except Exception:  # noqa: BLE001 - any unreadable text: fall back to the file name
-            data = None
-        if isinstance(data, dict):
-            name = str(data.get("name") or name)
-            language = str(data.get("language") or language)
-        found.add((name, language or "de"))
-    return found
+        return set()
+    return {peek_flow_key(path) or (path.name.split(".")[0], default_language) for path in flow_files(directory)}
 
 
 def directories_exist(models: dict[str, str], values: Mapping[str, Any]) -> str | None:

@@ -49,7 +49,7 @@ class Hausruf:
     telephony: "TelephonyAdapter | None" = None
     messaging: "MessagingChannel | None" = None
     outbox_kick: Callable[[], None] | None = None  # wakes the worker after a commit that queued messages
-    recording_ready: Callable[[str], None] | None = None  # wakes the worker to fetch a recording
+    recording_ready: Callable[[str, "str | None"], None] | None = None  # wakes the worker to fetch a recording
     prompt_url: Callable[[str, str], "str | None"] = lambda text, language: None
     prompt_renderer: Any = None
     speech_models: Any = None

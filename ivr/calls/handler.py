@@ -137,11 +137,11 @@ class CallHandler:
 
 
 def close_call(session: Session, provider: str, call_id: str, status: str, duration: int | None,
-               now: datetime) -> bool:
-    """The provider says the call ended (status is one of CALL_STATUSES); the caller commits."""
+               now: datetime) -> Call | None:
+    """The provider says the call ended (status is one of CALL_STATUSES); the call, or None. The caller commits."""
     call = find_call(session, provider, call_id)
     if call is None:
-        return False
+        return None
     state = CallState.from_dict(call.state)
     changes: dict = {"status": status, "ended_at": call.ended_at or now}
     if duration is not None:
@@ -152,4 +152,4 @@ def close_call(session: Session, provider: str, call_id: str, status: str, durat
         changes["outcome"] = f"{call.outcome}; {where}" if call.outcome else where
         changes["state"] = {**call.state, "finished": True, "waiting": None}
     record_step(session, call, now, "status", state.node, status, "", changes)
-    return True
+    return call

@@ -39,7 +39,7 @@ def local_path(settings: Settings, reference: str) -> Path:
 
 
 def transcribe_message(session: Session, settings: Settings, models, task_id: int,
-                       telephony: Callable[[str], TelephonyAdapter]) -> CallbackTask | None:
+                       telephony: Callable[[str], TelephonyAdapter], url: str | None = None) -> CallbackTask | None:
     """Fetch a task's recording through its call's adapter, transcribe it offline, attach it, delete the provider's copy."""
     from speech.transcribe import transcribe_wav
 
@@ -51,7 +51,7 @@ def transcribe_message(session: Session, settings: Settings, models, task_id: in
     reference = task.recording_ref
     path = local_path(settings, reference)
     if not path.exists():
-        path = adapter.fetch_recording(reference, path)
+        path = adapter.fetch_recording(reference, path, url)
     language = (call.flow_language if call else None) or settings.default_language
     if language in models.languages:
         task.transcript = transcribe_wav(path, models.get(language))[:4000]

@@ -43,20 +43,22 @@ class GatedCalls:
         """An event of a call in progress."""
         return self._run(lambda handler: handler.handle(call_id, event, expected_step, kind, detail))
 
-    def end(self, call_id: str, status: str, duration: int | None) -> bool:
-        """The call ended; False for a call never seen."""
+    def end(self, call_id: str, status: str, duration: int | None) -> str | None:
+        """The call ended; its outcome, or None for a call never seen."""
         now = self.hausruf.clock()
 
-        def close(session: Session) -> bool:
+        def close(session: Session) -> str | None:
             for _ in range(CLOSE_ATTEMPTS):
                 try:
-                    if not close_call(session, self.provider, call_id, status, duration, now):
-                        return False
+                    call = close_call(session, self.provider, call_id, status, duration, now)
+                    if call is None:
+                        return None
+                    outcome = call.outcome
                     session.commit()
-                    return True
+                    return outcome
                 except StaleDataError:  # a step of the call was stored meanwhile
                     session.rollback()
-            return False
+            return None
 
         return self.hausruf.database.run(close)
 

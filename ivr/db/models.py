@@ -214,6 +214,18 @@ class FlowRevision(Base):
     path: Mapped[str] = mapped_column(String(500))  # the file it was loaded from: problems and lines name it
     source: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last time a server loaded this text from a clean file or an upload: the newest of a flow is served
+    # by every server (ivr/flows/revisions.py).
+    loaded_at: Mapped[datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """When a worker process last ran its sweep: /healthz is degraded when none ran lately."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid
+    ran_at: Mapped[datetime]
 
 
 class CallbackTask(Base):

@@ -34,6 +34,11 @@ def _sessions(settings: Settings):
 @click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_command(folder: Path) -> None:
     """Import a directory folder."""
+    unknown = unknown_files(folder)
+    if unknown:
+        for line in unknown:
+            click.echo(line, err=True)
+        raise click.exceptions.Exit(2)
     sessions = _sessions(Settings.from_env())
     try:
         with sessions.begin() as session:
@@ -44,6 +49,16 @@ def import_command(folder: Path) -> None:
         raise click.exceptions.Exit(1) from None
     for line in report.lines():
         click.echo(line)
+
+
+def unknown_files(folder: Path) -> list[str]:
+    """A line for each data file in folder that is no directory file (a typo would otherwise be skipped)."""
+    from ivr.directory.sources import SUFFIXES
+
+    allowed = ", ".join(KINDS)
+    return [f"{path}: not a directory file name; allowed: {allowed} (each .yaml, .yml or .csv)"
+            for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix in SUFFIXES and path.stem not in KINDS]
 
 
 @click.command("export", help="Write the directory as YAML files into DIR, in the format `hausruf import` reads.")

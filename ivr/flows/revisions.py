@@ -1,16 +1,31 @@
-"""Flow revisions in the database: every flow text a server loads, so a call outlives an edit and a restart.
+"""Flow revisions in the database: the one source of truth of which revision every server serves.
 
-A call stores the revision it started on (ivr/calls/handler.py). Memory holds the revisions this
-process loaded; after a restart, or in a second server that has not reread an edited file yet,
-the revision comes from here and is rebuilt by the same loader that read the file.
+Every clean flow text a server loads is stored under its revision (the hash of the text), with
+`loaded_at`, the last time a server loaded it. The revision of a (name, language) with the newest
+loaded_at is the current one, and every server serves it:
+
+- a clean file counts as a new load when its text is not the current revision and the file was
+  modified after the current revision was loaded (an edit on disk, an upload, a file put back to an
+  older text: that old revision is stamped again and becomes the most recent);
+- a file older than the current revision (a second server's folder not yet updated, a restart
+  with a file from before an upload) does not replace it: that server serves the current revision
+  from here, so two servers never disagree and a restart never goes back to an older file;
+- a broken file is never stored and never replaces a revision;
+- a call stores the revision it started on (ivr/calls/handler.py) and finishes on it
+  (`fetch` rebuilds an old revision by the same loader that read the file).
+
+The comparison trusts the servers' clocks and file modification times to within a second, as any
+deployment that shares one database does.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,29 +41,108 @@ log = logging.getLogger("hausruf.flows")
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
+@dataclass(frozen=True)
+class StoredRevision:
+    """What the database says about one revision (without its text)."""
+
+    revision: str
+    name: str
+    language: str
+    path: str
+    first_seen_at: datetime
+    loaded_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.language)
+
+
+@dataclass(frozen=True)
+class Load:
+    """A clean flow read from its file, and when the file was last modified (or uploaded)."""
+
+    flow: Flow
+    modified_at: datetime
+    force: bool = False  # an upload: the newest by definition, whatever the clocks say
+
+
+def current_of(revisions: Iterable[StoredRevision]) -> dict[tuple[str, str], StoredRevision]:
+    """The most recently loaded revision of each (name, language)."""
+    current: dict[tuple[str, str], StoredRevision] = {}
+    for stored in revisions:
+        known = current.get(stored.key)
+        if known is None or (stored.loaded_at, stored.revision) > (known.loaded_at, known.revision):
+            current[stored.key] = stored
+    return current
+
+
 class RevisionArchive:
-    """Stores flow revisions once and rebuilds them; a database failure is logged, never raised."""
+    """Stores flow revisions and their loads, and rebuilds them; a database failure is logged, never raised."""
 
     def __init__(self, sessions: sessionmaker[Session], readers: sessionmaker[Session] | None = None):
         self.sessions = sessions
         self.readers = readers or sessions  # read-only sessions need not wait for SQLite's write lock
 
     def save(self, flows: Iterable[Flow]) -> bool:
-        """Store the revisions the database lacks; False if the database failed (try again later)."""
+        """Store the revisions the database lacks (as loaded now); False if the database failed."""
+        return self.record([Load(f, utcnow(), force=True) for f in flows], only_new=True) is not None
+
+    def record(self, loads: list[Load], only_new: bool = False) -> dict[tuple[str, str], StoredRevision] | None:
+        """Store each load that is newer than its flow's current revision; the current revisions after, or None.
+
+        only_new stores revisions the database lacks without stamping known ones (old callers' save()).
+        """
         now = utcnow()
-        rows = [{"revision": f.revision, "name": f.name, "language": f.language, "path": f.where.path,
-                 "source": f.text, "first_seen_at": now} for f in flows if f.text]
-        if not rows:
-            return True
         try:
             with self.sessions.begin() as session:
-                insert = _INSERTS[session.get_bind().dialect.name]
-                session.execute(insert(FlowRevision).values(rows).on_conflict_do_nothing(index_elements=["revision"]))
+                current = current_of(self._stored(session))
+                for load in loads:
+                    flow = load.flow
+                    if not flow.text:
+                        continue
+                    known = current.get((flow.name, flow.language))
+                    if known is not None and known.revision == flow.revision:
+                        continue
+                    if known is not None and not load.force and load.modified_at <= known.loaded_at:
+                        continue  # the file is older than the revision loaded since: it does not take over
+                    self._stamp(session, flow, now, only_new)
+                current = current_of(self._stored(session))
         except SQLAlchemyError as exc:
             log.error("could not store flow revisions %s (will try again): %s",
-                      ", ".join(row["revision"] for row in rows), _first_line(exc))
-            return False
-        return True
+                      ", ".join(load.flow.revision for load in loads), _first_line(exc))
+            return None
+        return current
+
+    def _stamp(self, session: Session, flow: Flow, now: datetime, only_new: bool) -> None:
+        insert = _INSERTS[session.get_bind().dialect.name]
+        row = {"revision": flow.revision, "name": flow.name, "language": flow.language, "path": flow.where.path,
+               "source": flow.text, "first_seen_at": now, "loaded_at": now}
+        session.execute(insert(FlowRevision).values([row]).on_conflict_do_nothing(index_elements=["revision"]))
+        if not only_new:  # a known text loaded again (a file put back) becomes the most recent
+            session.execute(update(FlowRevision).where(FlowRevision.revision == flow.revision)
+                            .values(loaded_at=now, path=flow.where.path))
+
+    @staticmethod
+    def _stored(session: Session) -> list[StoredRevision]:
+        rows = session.execute(select(FlowRevision.revision, FlowRevision.name, FlowRevision.language,
+                                      FlowRevision.path, FlowRevision.first_seen_at, FlowRevision.loaded_at))
+        return [StoredRevision(r.revision, r.name, r.language, r.path, r.first_seen_at, r.loaded_at or r.first_seen_at)
+                for r in rows]
+
+    def stored(self) -> list[StoredRevision] | None:
+        """Every stored revision (without texts), newest load first; None if the database failed."""
+        try:
+            with self.readers() as session:
+                found = self._stored(session)
+        except SQLAlchemyError as exc:
+            log.error("could not read flow revisions: %s", _first_line(exc))
+            return None
+        return sorted(found, key=lambda r: (r.loaded_at, r.revision), reverse=True)
+
+    def current(self) -> dict[tuple[str, str], StoredRevision] | None:
+        """The revision every server serves, by (name, language); None if the database failed."""
+        found = self.stored()
+        return None if found is None else current_of(found)
 
     def fetch(self, revision: str) -> Flow | None:
         """The flow of a stored revision, rebuilt from its text; None if unknown or unreadable."""

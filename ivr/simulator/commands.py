@@ -52,7 +52,41 @@ def _flows(settings: Settings, flow: str | None):
     errors = [p for p in flowset.problems if p.severity == "error"]
     if errors:
         click.echo("\n".join(str(p) for p in errors), err=True)
-    return flowset, flow or settings.flow_name
+    name = flow or settings.flow_name
+    names = sorted({f.name for f in flowset.flows()})
+    if flow and name not in names:
+        allowed = ", ".join(names) or f"none in {settings.flows_dir}"
+        raise click.BadParameter(f"{name!r} is neither a flow nor a flow file; allowed: a flow name ({allowed}) "
+                                 "or the path of a flow file", param_hint="'--flow'")
+    return flowset, name
+
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _when(at: str | None, zone: ZoneInfo) -> datetime:
+    """--at as a local time; a usage error (exit 2) that shows the form when it is not one."""
+    if not at:
+        return datetime.now(zone)
+    try:
+        return datetime.strptime(at.strip(), TIME_FORMAT).replace(tzinfo=zone)
+    except ValueError:
+        raise click.BadParameter(f"{at!r} is not a date and time; allowed: 'YYYY-MM-DD HH:MM', e.g. "
+                                 "'2026-03-04 10:00' (local time)", param_hint="'--at'") from None
+
+
+def _caller(number: str) -> str:
+    """--from as a phone number ('anonymous' for a withheld number); a usage error when it is neither."""
+    from ivr.directory.phones import PhoneNumberError, normalise
+
+    if number.strip().lower() in ("anonymous", "withheld"):
+        return "anonymous"
+    try:
+        normalise(number)
+    except PhoneNumberError:
+        raise click.BadParameter(f"{number!r} is not a phone number; allowed: a number such as "
+                                 "'+49 30 23125301' or '030 23125301', or 'anonymous'", param_hint="'--from'") from None
+    return number
 
 
 @click.command("call")
@@ -72,9 +106,10 @@ def call_command(number, flow, at, language, directory_dir, audio_files):
     and no SMS is sent: the simulator only shows what the hotline would do.
     """
     settings = Settings.from_env()
-    flowset, name = _flows(settings, flow)
     zone = ZoneInfo(settings.timezone)
-    when = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=zone) if at else datetime.now(zone)
+    when = _when(at, zone)
+    number = _caller(number)
+    flowset, name = _flows(settings, flow)
     with DirectoryContexts(settings, directory_dir) as contexts:
         if contexts.note:
             click.echo(contexts.note, err=True)
@@ -143,20 +178,27 @@ def test_command(paths, directory_dir):
     files = load_test_files(list(paths) or [settings.flows_dir])
     if not files:
         raise click.ClickException("no conversation test files found")
-    failed = total = 0
+    failed = total = unreadable = 0
     with DirectoryContexts(settings, directory_dir or str(settings.data_dir / "demo"), prefer_folder=True) as contexts:
         for file in files:
             tests, problems = parse_tests(file.read_text(encoding="utf-8"), _shown(file), settings.timezone)
             for problem in problems:
-                click.echo(str(problem))
-                failed += 1
+                click.echo(str(problem), err=True)
+            if problems:
+                unreadable += 1
+                continue  # a file with problems is not run: they are what it has to say
             for test in tests:
                 flow_for = lambda language, test=test: flowset.get(test.flow, language, settings.default_language)
                 result = run_test(test, flow_for, contexts.context)
                 total += 1
                 failed += not result.passed
                 click.echo(str(result))
-    click.echo(f"{total - failed} passed, {failed} failed")
+    summary = f"{total - failed} passed, {failed} failed"
+    if unreadable:
+        click.echo(f"{summary}; {unreadable} of {len(files)} files are not conversation tests that can run "
+                   "(a file needs 'version: 1' and a 'tests:' list; see flows/tests/hotline.yaml)", err=True)
+        sys.exit(2)
+    click.echo(summary)
     sys.exit(1 if failed else 0)
 
 

@@ -55,7 +55,7 @@ def book_spooled(session: Session, entries: list[dict], now: datetime, config: T
     for entry in entries:
         # One task per call: every failing webhook of a call spools it again, and take_spooled hands
         # out entries again after a crash before finish_spooled.
-        # Entries spooled before 0005_simple_call_path name the call by its Twilio "call_sid".
+        # Entries spooled before 0006_simple_call_path name the call by its Twilio "call_sid".
         call_id = entry.get("call_id") or entry.get("call_sid") or ""
         marker = f"spooled call {call_id}" if call_id else f"spooled call at {entry.get('at', '')}"
         if session.scalar(select(TaskTransition.id).where(TaskTransition.reason == marker)) is not None:

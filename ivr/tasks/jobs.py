@@ -43,6 +43,7 @@ class Jobs:
         self._new_adapter = telephony or {}
         self._adapters: dict[str, TelephonyAdapter] = {}
         self._sessions = None
+        self._said_held = False  # "SMS are held" is said once per worker, not on every pass
 
     @property
     def sessions(self):
@@ -67,13 +68,32 @@ class Jobs:
             self._adapters[provider] = self._new_adapter[provider]()
         return self._adapters[provider]
 
-    def send_outbox(self, now: datetime | None = None) -> SendReport:
-        """Send every due message (none without a channel's credentials: they wait in the outbox)."""
+    @staticmethod
+    def _recording_url(session, task_id: int, urls: dict[str, str] | None) -> str | None:
+        """Where the provider said the task's recording is (urls: by recording reference), if it said so."""
+        if not urls:
+            return None
+        from ivr.db.models import CallbackTask
+
+        return urls.get(session.get(CallbackTask, task_id).recording_ref or "")
+
+    @property
+    def sms_held(self) -> bool:
+        """Without the channel's credentials nothing can be sent: messages wait in the outbox until they are set."""
         try:
             self.channel
-        except ValueError as exc:
-            log.warning("SMS stay in the outbox: %s", exc)
-            return SendReport()
+        except ValueError:
+            return True
+        return False
+
+    def send_outbox(self, now: datetime | None = None) -> SendReport:
+        """Send every due SMS (none without Twilio credentials: they are held in the outbox, said once)."""
+        if self.sms_held:
+            if not self._said_held:
+                log.warning("SMS are held in the outbox until TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set "
+                            "(/healthz counts them); they go out once the worker restarts with both")
+                self._said_held = True
+            return SendReport(held=True)
         with self.sessions() as session:
             report = send_due(session, self.channel, now or utcnow(), self.config)
         if report.sent or report.failed or report.retried or report.recovered:
@@ -112,8 +132,26 @@ class Jobs:
         log.info("booked %d staff callbacks for spooled missed calls", len(booked))
         return len(booked)
 
-    def transcribe_messages(self, now: datetime | None = None) -> int:
-        """Recorded messages not yet transcribed: fetch, transcribe offline, attach; then purge old audio."""
+    def heartbeat(self, now: datetime | None = None) -> None:
+        """Note that this worker ran: /healthz says "degraded" when no worker has run for a while."""
+        import os
+        import socket
+
+        from ivr.db.models import WorkerHeartbeat
+
+        with self.sessions.begin() as session:
+            name = f"{socket.gethostname()}:{os.getpid()}"[:100]
+            beat = session.get(WorkerHeartbeat, name)
+            if beat is None:
+                session.add(WorkerHeartbeat(name=name, ran_at=now or utcnow()))
+            else:
+                beat.ran_at = now or utcnow()
+
+    def transcribe_messages(self, now: datetime | None = None, urls: dict[str, str] | None = None) -> int:
+        """Recorded messages not yet transcribed: fetch, transcribe offline, attach; then purge old audio.
+
+        urls: RecordingUrl by RecordingSid, as Twilio gave them to the recording-status webhook.
+        """
         from sqlalchemy import select
 
         from ivr.calls.recordings import purge_recordings, transcribe_message
@@ -125,7 +163,8 @@ class Jobs:
                 CallbackTask.recording_ref.is_not(None), CallbackTask.transcript.is_(None))).all()
         for task_id in pending:
             with self.sessions() as session:
-                if transcribe_message(session, self.settings, self.speech_models, task_id, self.telephony):
+                if transcribe_message(session, self.settings, self.speech_models, task_id, self.telephony,
+                                      self._recording_url(session, task_id, urls)):
                     session.commit()
                     done += 1
         purge_recordings(self.settings, now)
@@ -156,7 +195,7 @@ class Jobs:
     def sweep(self, now: datetime | None = None) -> None:
         """The periodic safety net: spool, due steps, then the outbox (steps may have queued SMS)."""
         now = now or utcnow()
-        for job in (self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages):
+        for job in (self.heartbeat, self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages):
             try:
                 job(now)
             except Exception:  # noqa: BLE001 - one failing job must not starve the others

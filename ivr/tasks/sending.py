@@ -46,6 +46,7 @@ class SendReport:
     recovered: int = 0  # found at the provider after a crash, not sent again
     retried: int = 0
     failed: int = 0
+    held: bool = False  # no Twilio credentials: nothing was tried (ivr.tasks.jobs)
 
 
 def send_due(session: Session, channel: MessagingChannel, now: datetime, config: TaskConfig,

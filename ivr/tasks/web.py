@@ -22,8 +22,9 @@ log = logging.getLogger("hausruf.sms")
 class OutboxKick:
     """Wakes the worker after a commit that queued SMS; builds the queue on first use."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, jobs=None):
         self.settings = settings
+        self.jobs = jobs  # builds the worker's jobs, wired with adapters (ivr.app.worker_jobs)
         self._queue = None
 
     def __call__(self) -> None:
@@ -34,21 +35,21 @@ class OutboxKick:
         from ivr.tasks.worker import build_queue
 
         if self._queue is None:
-            self._queue = build_queue(self.settings)
+            self._queue = build_queue(self.settings, self.jobs() if self.jobs else None)
         return self._queue
 
-    def transcribe(self, recording: str) -> None:
-        """A recording is ready at the provider: wake the worker to fetch and transcribe it."""
-        self.queue.transcribe()
+    def transcribe(self, recording: str, location: str | None = None) -> None:
+        """A recording is ready at the provider: the worker fetches it (from location, if given) and transcribes it."""
+        self.queue.transcribe(recording, location)
 
 
-def init_app(app: Flask) -> None:
-    """Set the booker and the after-commit kick of the app's wiring."""
+def init_app(app: Flask, jobs=None) -> None:
+    """Set the booker and the after-commit kick of the app's wiring; jobs builds the worker's jobs."""
     from ivr.wiring import hausruf
 
     wiring = hausruf(app)
     wiring.book_callback = functools.partial(book_callback, config=wiring.tasks)  # settings read once
-    kick = OutboxKick(wiring.settings)
+    kick = OutboxKick(wiring.settings, jobs)
     wiring.outbox_kick = kick
     wiring.recording_ready = kick.transcribe
 

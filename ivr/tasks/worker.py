@@ -39,7 +39,8 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
 
     @huey.task(name="hausruf.send_outbox")
     def send_outbox() -> None:
-        jobs.send_outbox()
+        if jobs.send_outbox().held:
+            return  # nothing can go out until the credentials are set: no retry every second
         wait = jobs.next_retry_in()
         if wait is not None and wait <= SCHEDULE_RETRIES_WITHIN:
             send_outbox.schedule(delay=max(1.0, wait.total_seconds()))
@@ -49,8 +50,8 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
         jobs.sweep()
 
     @huey.task(name="hausruf.transcribe")
-    def transcribe() -> None:
-        jobs.transcribe_messages()
+    def transcribe(recording_sid: str | None = None, recording_url: str | None = None) -> None:
+        jobs.transcribe_messages(urls={recording_sid: recording_url} if recording_sid and recording_url else None)
 
     # Retention (ivr.privacy.retention): daily, at a quiet hour.
     @huey.periodic_task(crontab(minute="30", hour="3"), name="hausruf.purge")

@@ -44,8 +44,8 @@ class CallService(Protocol):
     def deliver(self, call_id: str, event: Event, expected_step: int | None, kind: str, detail: str) -> StepResult:
         """An event of a call in progress; expected_step makes a late or doubled event only repeat the current wait."""
 
-    def end(self, call_id: str, status: str, duration: int | None) -> bool:
-        """The call ended (status: one of ivr.db.models.CALL_STATUSES); False for a call never seen."""
+    def end(self, call_id: str, status: str, duration: int | None) -> str | None:
+        """The call ended (status: one of ivr.db.models.CALL_STATUSES); its outcome, None for a call never seen."""
 
     def waits_in_menu(self, call_id: str, step: int) -> bool:
         """Whether the call still waits in the menu of step (a spoken word heard late is dropped)."""
@@ -62,8 +62,11 @@ class TelephonyAdapter(Protocol):
     def move_on(self, call_id: str, step: int, phrase: str) -> None:
         """Move a live call waiting in the menu of step on with a spoken word (recognised by ivr/speech)."""
 
-    def fetch_recording(self, reference: str, target: Path) -> Path:
-        """Copy a recorded message (reference as the adapter gave it in RecordingFinished) to target."""
+    def fetch_recording(self, reference: str, target: Path, location: str | None = None) -> Path:
+        """Copy a recorded message (reference as the adapter gave it in RecordingFinished) to target.
+
+        location: where the provider said the recording is, if it said so (Twilio's RecordingUrl).
+        """
 
     def delete_recording(self, reference: str) -> bool:
         """Delete the provider's copy of a recording; False when there is none (already deleted)."""

@@ -46,7 +46,31 @@ def server_options(host: str, port: int, workers: int | None = None, threads: in
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "preload_app": False,
+        "child_exit": _worker_exited,
     }
+
+
+def _worker_exited(server, worker) -> None:
+    """gunicorn's child_exit hook: a dead worker's live gauges are dropped from /metrics (counters stay)."""
+    from ivr.web.metrics import worker_exited
+
+    worker_exited(server, worker)
+
+
+def prepare_metrics_dir(settings) -> str:
+    """An empty folder for prometheus_client's multiprocess files, in the environment before gunicorn forks.
+
+    It must be set before prometheus_client is first imported (its value class is chosen then), so
+    this module does not import it. An operator's own PROMETHEUS_MULTIPROC_DIR is kept.
+    """
+    import os
+    import shutil
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(settings.data_dir / "metrics")
+    shutil.rmtree(folder, ignore_errors=True)  # counters start at zero with every server start
+    os.makedirs(folder, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 def serve(host: str, port: int, workers: int | None = None, threads: int | None = None, settings=None) -> None:
@@ -57,6 +81,7 @@ def serve(host: str, port: int, workers: int | None = None, threads: int | None 
         settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     migrate(settings.database_url)
+    prepare_metrics_dir(settings)
     HausrufServer(server_options(host, port, workers, threads, settings)).run()
 
 

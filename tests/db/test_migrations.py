@@ -12,7 +12,7 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
-HEAD = "0005_simple_call_path"
+HEAD = "0006_simple_call_path"
 
 
 def test_migration_matches_models(database_url):
@@ -56,8 +56,8 @@ def _events(connection) -> list[tuple]:
                                                           " ORDER BY id"))]
 
 
-def test_0005_keeps_calls_and_events_maps_twilio_status_words_and_drops_the_trigger(database_url):
-    upgrade(database_url, "0004")
+def test_0006_keeps_calls_and_events_maps_twilio_status_words_and_drops_the_trigger(database_url):
+    upgrade(database_url, "0005_flow_loads_heartbeats")
     engine = make_engine(database_url)
     with engine.begin() as connection:
         _insert_call(connection, "CA1", version=1, last_event_kind="start", last_event_node="welcome")
@@ -68,7 +68,7 @@ def test_0005_keeps_calls_and_events_maps_twilio_status_words_and_drops_the_trig
         assert [tuple(r) for r in rows] == [("twilio", "CA1", "active"), ("twilio", "CA2", "ended")]
         connection.execute(text("UPDATE calls SET version = version + 1"))
         assert _events(connection) == [("start", "welcome", "", "")]  # logged before; no trigger logs now
-    upgrade_down(database_url, "0004")
+    upgrade_down(database_url, "0005_flow_loads_heartbeats")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT call_sid, status FROM calls ORDER BY id")).all()[1] == ("CA2", "completed")
     engine.dispose()

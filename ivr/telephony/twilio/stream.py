@@ -20,6 +20,7 @@ from flask_sock import Sock
 from ivr.engine import menu_phrases
 from ivr.engine.actions import Ask
 from ivr.flows.model import MenuNode
+from ivr.metrics import count_speech
 from ivr.telephony.ports import StepResult
 from ivr.telephony.twilio.signature import signed_url
 from ivr.telephony.twilio.translate import MediaStream
@@ -120,11 +121,14 @@ class StreamSession:
         try:
             if not wiring.calls(PROVIDER).waits_in_menu(self.call_sid, self.step):
                 log.info("call %s: heard %r too late (step %s passed)", self.call_sid, phrase, self.step)
+                count_speech("too_late")
                 return
             wiring.telephony.move_on(self.call_sid, self.step, phrase)
             log.info("call %s: heard %r at step %s", self.call_sid, phrase, self.step)
+            count_speech("acted")
         except Exception:  # noqa: BLE001 - the keypad still works; never let speech break a call
             log.exception("call %s: could not move the call on after speech", self.call_sid)
+            count_speech("redirect_failed")
 
 
 def _check_handshake():

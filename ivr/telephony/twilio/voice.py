@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
+import logging
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -13,6 +14,7 @@ from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.client import API_BASE, TwilioRestClient
 
 PROVIDER = "twilio"
+log = logging.getLogger("hausruf.recordings")
 
 
 class TwilioVoice:
@@ -46,21 +48,34 @@ class TwilioVoice:
         url = f"{self.settings.public_url}/twilio/voice/speech?" + urlencode({"step": step, "phrase": phrase})
         self.client.redirect_call(call_id, url)
 
-    def fetch_recording(self, reference: str, target: Path) -> Path:
+    def fetch_recording(self, reference: str, target: Path, location: str | None = None) -> Path:
         """Download the recording (a RecordingSid) as WAV, written atomically.
 
         A plain authenticated GET: twilio-python reads every response as text, which would garble audio.
         """
         settings = self.settings
-        base = (settings.twilio_api_base or API_BASE).rstrip("/")
-        url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{reference}.wav"
-        response = requests.get(url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=60)
+        response = requests.get(self.recording_url(reference, location),
+                                auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=60)
         response.raise_for_status()
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".part")
         partial.write_bytes(response.content)
         partial.replace(target)
         return target
+
+    def recording_url(self, reference: str, given: str | None = None) -> str:
+        """The WAV of a recording: RecordingUrl + ".wav" as Twilio gave it, else built from our account.
+
+        Twilio's RecordingUrl may name another (sub)account or region than ours; it is followed only on
+        the API's own host, because our credentials go with the request.
+        """
+        api = (self.settings.twilio_api_base or API_BASE).rstrip("/")
+        if given:
+            if (urlsplit(given).netloc == urlsplit(api).netloc and urlsplit(given).scheme == urlsplit(api).scheme
+                    and reference in given):
+                return given.removesuffix(".wav").removesuffix(".mp3") + ".wav"
+            log.warning("RecordingUrl of %s is not on %s; fetching it from our own account instead", reference, api)
+        return f"{api}/2010-04-01/Accounts/{self.settings.twilio_account_sid}/Recordings/{reference}.wav"
 
     def delete_recording(self, reference: str) -> bool:
         """Delete Twilio's copy; False if it has none."""

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ivr.calls.spool import spool_missed_call
 from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
+from ivr.metrics import count_call, count_fallback
 from ivr.telephony.ports import CallService, StepResult
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
@@ -35,6 +36,7 @@ def never_dead_air(view):
             return view(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the caller must never hear silence, whatever broke
             log.exception("voice webhook %s failed; falling back to staff", request.path)
+            count_fallback("error")
             settings = current_app.config["HAUSRUF"]
             _remember_caller(settings, str(exc))
             return _twiml(translate.fallback_twiml(settings.default_language, settings.staff_number,
@@ -147,7 +149,7 @@ def recording_status():
     """Twilio says a recording is ready: the worker fetches and transcribes it."""
     ready = hausruf(current_app).recording_ready
     if ready and request.form.get("RecordingStatus", "completed") == "completed":
-        ready(request.form.get("RecordingSid", ""))
+        ready(request.form.get("RecordingSid", ""), request.form.get("RecordingUrl") or None)
     return Response(status=204)
 
 
@@ -169,8 +171,10 @@ def status_callback():
     form = request.form
     duration = int(form["CallDuration"]) if form.get("CallDuration", "").isdigit() else None
     try:
-        hausruf(current_app).calls(PROVIDER).end(form.get("CallSid", ""), translate.call_status(form.get("CallStatus")),
-                                                 duration)
+        outcome = hausruf(current_app).calls(PROVIDER).end(form.get("CallSid", ""),
+                                                           translate.call_status(form.get("CallStatus")), duration)
+        if outcome is not None:
+            count_call(outcome)
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
         log.exception("status callback failed")
     return Response(status=204)

@@ -1,7 +1,7 @@
 """Provider-neutral call records; the audit event is written by the application, not a trigger.
 
-Revision ID: 0005_simple_call_path
-Revises: 0004
+Revision ID: 0006_simple_call_path
+Revises: 0005_flow_loads_heartbeats
 - The trigger of 0004 and its calls.last_event_* columns go: a step inserts its call_events row
   itself, in the same transaction as the step (ivr/calls/handler.py). Events already logged stay.
 - calls.call_sid becomes provider + provider_call_id (unique together); from_number keeps the
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_simple_call_path"
-down_revision = "0004"
+revision = "0006_simple_call_path"
+down_revision = "0005_flow_loads_heartbeats"
 branch_labels = None
 depends_on = None
 
