@@ -72,7 +72,7 @@ def test_a_frozen_postgresql_puts_new_callers_through_to_staff_and_healthz_answe
         assert [round(seconds) for seconds, _ in answers if seconds >= 8] == []
         assert all(_dials_staff(caller) for _, caller in answers)  # the apology, then a person
         assert health.status_code == 503 and health_seconds < 2, (health.status_code, health_seconds)
-        assert health.json()["database"].startswith("error")
+        assert health.json()["database"] != "ok"
         spooled = (tmp_path / "spool" / "missed-calls.jsonl").read_text().splitlines()
         assert len(spooled) == 10  # every caller's number kept for a callback
     finally:
