@@ -21,6 +21,7 @@ STAFF = "+4927150100000"
 WEDNESDAY_10 = "2026-03-04 10:00"  # offices and partners open
 REGISTER_USER, REGISTER_PASSWORD = "hausruf-trunk", "trunk-secret"
 CONNECT_TIMEOUT = 5  # the demo flows wait 30 s for a partner; the tests' copy waits this long
+HOTLINE_NUMBER, HOUSING_NUMBER = "+4927150000001", "+4927150000002"  # `make demo` maps them the same way
 
 
 def tone_wav(folder: Path, frequency: int, seconds: int = 120, amplitude: int = 6000) -> Path:
@@ -64,6 +65,10 @@ class Database:
         return self.rows("SELECT t.audience, t.topic, t.state FROM callback_tasks t JOIN calls c ON c.id = t.call_id "
                          "WHERE c.call_sid LIKE ?", call_sid_like)
 
+    def flow_of(self, number: str) -> str:
+        """The flow that answered the latest call from this number."""
+        return self.rows("SELECT flow_name FROM calls WHERE from_number = ? ORDER BY id DESC LIMIT 1", number)[0][0]
+
     def call_of(self, number: str) -> list[tuple]:
         """(call_sid, status, outcome) of the calls from this number, oldest first."""
         return self.rows("SELECT call_sid, status, outcome FROM calls WHERE from_number = ? ORDER BY id", number)
@@ -105,7 +110,8 @@ def line_env(sip_tmp, flows_dir, partner) -> dict[str, str]:
     env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{data / 'hausruf.sqlite3'}", "HAUSRUF_DATA_DIR": str(data),
            "HAUSRUF_FLOWS_DIR": str(flows_dir), "HAUSRUF_STAFF_NUMBER": STAFF, "HAUSRUF_SPEECH": "off",
            "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_OUTBOUND_PROXY": f"127.0.0.1:{partner.port}",
-           "HAUSRUF_SIP_RTP_PORTS": "21000-21999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+           "HAUSRUF_SIP_RTP_PORTS": "21000-21999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}",
+           "HAUSRUF_NUMBERS": f"{HOTLINE_NUMBER}=hotline,{HOUSING_NUMBER}=wohnen"}
     data.mkdir()
     import_demo(env["HAUSRUF_DATABASE_URL"])
     return env
@@ -208,5 +214,5 @@ def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> No
         wait_for(lambda: loud_seconds(peer.received()) >= 0.5, 20, "the first prompt")
 
 
-__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "STAFF", "WEDNESDAY_10", "call_established",
+__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "HOTLINE_NUMBER", "HOUSING_NUMBER", "STAFF", "WEDNESDAY_10", "call_established",
            "hausruf", "tone_wav", "wait_for"]

@@ -32,7 +32,7 @@ import pjsua2 as pj
 from ivr.directory.phones import mask
 from ivr.engine.events import DialFinished, DigitsPressed, NoInput, RecordingFinished, WordsSpoken
 from ivr.telephony.sip.identity import call_sid as make_call_sid
-from ivr.telephony.sip.identity import caller_from_invite
+from ivr.telephony.sip.identity import called_from_invite, caller_from_invite
 from ivr.telephony.sip.listen import MenuListener
 from ivr.telephony.sip.settings import SipSettings, split_host_port
 from ivr.telephony.sip.status import status_path
@@ -40,10 +40,12 @@ from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, RECORD, CallSteps, Plan,
 
 log = logging.getLogger("hausruf.sip")
 
-# The pjsua2-python wheel is built with PJSUA_MAX_CALLS = 4 (pjproject's minimal-size configuration;
-# a larger uaConfig.maxCalls is silently clamped): one process holds four calls, and a caller put
-# through to a partner uses two. Further INVITEs get 486 Busy Here from PJSIP itself, and a connect
-# without a free slot takes the flow's fallback. docs/sip.md says how to serve more calls.
+# Four calls per process is a compile-time limit of the pjsua2-python wheel: since pjproject 2.11
+# (pjsip/pjproject#2654) PJSUA_MAX_CALLS defaults to 4, it sizes the static array pjsua_var.calls, and
+# pjsua_call_subsys_init() clamps uaConfig.maxCalls to it; the wheel's config_site.h does not raise it
+# (measured: maxCalls 32 gives 4 calls, the fifth makeCall fails with PJ_ETOOMANY). A caller put through
+# to a partner uses two. Further INVITEs get 486 Busy Here from PJSIP itself, and a connect without a
+# free slot takes the flow's fallback. docs/sip.md ("Limits") says what more calls would take.
 MAX_CALLS = 4
 POLL_MS = 10
 BUSY_CODES = {486, 600, 603}
@@ -169,11 +171,12 @@ class _Dial:
 class CallSession:
     """One caller on the SIP thread: plays plans, collects keys and words, connects, records."""
 
-    def __init__(self, line: "SipLine", call: _Call, call_sid: str, number: str | None):
+    def __init__(self, line: "SipLine", call: _Call, call_sid: str, number: str | None, called: str | None = None):
         self.line = line
         self.call = call
         self.call_sid = call_sid
         self.number = number
+        self.called = called  # the number that was called: it picks the flow
         self.started = time.monotonic()
         self.media = None
         self.plan: Plan | None = None
@@ -232,7 +235,7 @@ class CallSession:
     def begin(self) -> None:
         """Run the flow's first step on a worker."""
         self.busy = True
-        self.line.submit(self, lambda: self.line.steps.start(self.call_sid, self.number))
+        self.line.submit(self, lambda: self.line.steps.start(self.call_sid, self.number, self.called))
 
     def heard(self, phrase: str, step: int | None) -> None:
         """The listener matched a phrase of the menu at `step` (posted to the SIP thread)."""
@@ -721,9 +724,10 @@ class SipLine:
             return
         info = call.getInfo()
         number = caller_from_invite(prm.rdata.wholeMsg, trusted=True)
-        session = CallSession(self, call, make_call_sid(info.callIdString), number)
+        called = called_from_invite(prm.rdata.wholeMsg, self.sip.called_number)
+        session = CallSession(self, call, make_call_sid(info.callIdString), number, called)
         self.sessions[session.call_sid] = session
-        log.info("call %s from %s via %s", session.call_sid, mask(number or ""), source)
+        log.info("call %s from %s to %s via %s", session.call_sid, mask(number or ""), mask(called or ""), source)
         op = pj.CallOpParam()
         op.statusCode = 200
         try:
