@@ -20,6 +20,7 @@ GROCERIES = "+493023125101"  # Frischekorb, the grocery partner serving every to
 STAFF = "+4927150100000"
 WEDNESDAY_10 = "2026-03-04 10:00"  # offices and partners open
 REGISTER_USER, REGISTER_PASSWORD = "hausruf-trunk", "trunk-secret"
+METRICS_TOKEN = "scrape-secret-for-tests"
 CONNECT_TIMEOUT = 5  # the demo flows wait 30 s for a partner; the tests' copy waits this long
 HOTLINE_NUMBER, HOUSING_NUMBER = "+4927150000001", "+4927150000002"  # `make demo` maps them the same way
 
@@ -203,6 +204,35 @@ def peers():
         peer.stop()
 
 
+def web_get(env: dict[str, str], path: str, **config):
+    """GET a page of a web app sharing the line's data folder and database."""
+    from ivr import create_app
+    from ivr.db import engine_of
+
+    app = create_app({"database_url": env["HAUSRUF_DATABASE_URL"], "data_dir": Path(env["HAUSRUF_DATA_DIR"]),
+                      "flows_dir": Path(env["HAUSRUF_FLOWS_DIR"]), "queue_url": env["HAUSRUF_QUEUE_URL"], **config})
+    try:
+        return app.test_client().get(path, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    finally:
+        engine_of(app).dispose()
+
+
+def web_health(env: dict[str, str]):
+    """GET /healthz of a web app sharing the line's data folder and database."""
+    return web_get(env, "/healthz")
+
+
+def sip_metrics(env: dict[str, str]) -> dict[tuple, float]:
+    """The SIP line's samples in /metrics of a public web app (bearer token), as {(name, labels...): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = web_get(env, "/metrics", public_url="https://hotline.example.org", metrics_token=METRICS_TOKEN)
+    assert response.status_code == 200, response.text
+    return {(sample.name, *sorted(sample.labels.values())): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples
+            if sample.name.startswith("hausruf_sip_")}
+
+
 def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> None:
     """Dial the hotline and wait until the call is up and (with prompt) the first prompt is heard.
 
@@ -215,4 +245,4 @@ def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> No
 
 
 __all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "HOTLINE_NUMBER", "HOUSING_NUMBER", "STAFF", "WEDNESDAY_10", "call_established",
-           "hausruf", "tone_wav", "wait_for"]
+           "hausruf", "sip_metrics", "tone_wav", "wait_for", "web_health"]
