@@ -223,14 +223,23 @@ def web_health(env: dict[str, str]):
 
 
 def sip_metrics(env: dict[str, str]) -> dict[tuple, float]:
-    """The SIP line's samples in /metrics of a public web app (bearer token), as {(name, labels...): value}."""
-    from prometheus_client.parser import text_string_to_metric_families
-
+    """The SIP lines' samples in /metrics of a public web app (bearer token), added up over the lines."""
     response = web_get(env, "/metrics", public_url="https://hotline.example.org", metrics_token=METRICS_TOKEN)
     assert response.status_code == 200, response.text
-    return {(sample.name, *sorted(sample.labels.values())): sample.value
-            for family in text_string_to_metric_families(response.text) for sample in family.samples
-            if sample.name.startswith("hausruf_sip_")}
+    return metric_samples(response.text)
+
+
+def metric_samples(text: str) -> dict[tuple, float]:
+    """hausruf_sip_* samples as {(name, label values but the line's...): value}, added up over the lines."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[tuple, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("hausruf_sip_"):
+                key = (sample.name, *(value for name, value in sorted(sample.labels.items()) if name != "line"))
+                samples[key] = samples.get(key, 0.0) + sample.value
+    return samples
 
 
 def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> None:
@@ -245,4 +254,4 @@ def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> No
 
 
 __all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "HOTLINE_NUMBER", "HOUSING_NUMBER", "STAFF", "WEDNESDAY_10", "call_established",
-           "hausruf", "sip_metrics", "tone_wav", "wait_for", "web_health"]
+           "hausruf", "metric_samples", "sip_metrics", "tone_wav", "wait_for", "web_health"]

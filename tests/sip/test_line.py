@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from speech.simulate import synthesize_pcm
-from tests.sip.conftest import (ERIKA, REGISTER_PASSWORD, REGISTER_USER, Database, call_established, sip_metrics,
-                               wait_for, web_health)
+from tests.sip.conftest import (ERIKA, REGISTER_PASSWORD, REGISTER_USER, Database, call_established, metric_samples,
+                               sip_metrics, wait_for, web_health)
 from tests.sip.peers import loud_seconds, read_wav, write_wav
 
 TENANTS = ["+493023125301", "+493023125321"]  # Erika Becker's two phones (Lindenhof, demo directory)
@@ -63,7 +63,7 @@ def test_a_spoken_korean_word_books_a_callback_and_the_message_is_recorded_on_th
 def test_registers_with_digest_auth_re_registers_and_says_so_when_it_fails(lines, registrar, monkeypatch, tmp_path):
     line = lines["korean"]
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # /metrics as under `hausruf serve`
-    status_file = Path(line.env["HAUSRUF_DATA_DIR"]) / "sip" / "status.json"
+    status_file = Path(line.env["HAUSRUF_DATA_DIR"]) / "sip" / f"status-{line.port}.json"
     wait_for(lambda: REGISTER_USER in registrar.registered, 10, "a registration with the right password")
     assert json.loads(status_file.read_text())["registered"] is True
     health = web_health(line.env)
@@ -106,7 +106,7 @@ def test_database_down_the_caller_hears_the_apology_and_staff_rings(lines, staff
 
     registry = CollectorRegistry()
     registry.register(SipCollector(Path(line.env["HAUSRUF_DATA_DIR"])))
-    assert "hausruf_sip_fallbacks_total 1.0" in generate_latest(registry).decode()
+    assert metric_samples(generate_latest(registry).decode())[("hausruf_sip_fallbacks_total",)] == 1
     caller.hangup()
 
 

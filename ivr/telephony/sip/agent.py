@@ -46,7 +46,7 @@ pjsip_log = logging.getLogger("hausruf.sip.pjsip")
 # pjsua_call_subsys_init() clamps uaConfig.maxCalls to it; the wheel's config_site.h does not raise it
 # (measured: maxCalls 32 gives 4 calls, the fifth makeCall fails with PJ_ETOOMANY). A caller put through
 # to a partner uses two. Further INVITEs get 486 Busy Here from PJSIP itself, and a connect without a
-# free slot takes the flow's fallback. docs/sip.md ("Limits") says what more calls would take.
+# free slot takes the flow's fallback. docs/sip.md ("More than four calls"): several lines behind a SIP edge.
 MAX_CALLS = 4
 POLL_MS = 10
 BUSY_CODES = {486, 600, 603}
@@ -579,7 +579,7 @@ class SipLine:
         self.accounts: list[_Account] = []
         self.outgoing_account = None
         self.thread_id = None
-        self.status_path = status_path(steps.settings.data_dir)
+        self.status_path = status_path(steps.settings.data_dir, sip.listen_port)
 
     # --- thread plumbing ---
     def post(self, fn: Callable[[], None]) -> None:
@@ -839,7 +839,7 @@ class SipLine:
         self._write_status()
 
     def _write_status(self) -> None:
-        """data/sip/status.json: what /healthz tells about the SIP line (ivr.telephony.sip.status)."""
+        """data/sip/status-PORT.json: what /healthz and /metrics tell about this line (ivr.telephony.sip.status)."""
         legs = sum(len(session.dial.legs) for session in self.sessions.values() if session.dial is not None)
         status = {"pid": os.getpid(), "updated": time.time(), "listen": f"{self.sip.listen_host}:{self.sip.listen_port}",
                   "registrar": self.sip.registrar, "active_calls": len(self.sessions), "outgoing_legs": legs,
