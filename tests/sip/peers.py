@@ -44,6 +44,17 @@ def free_sip_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port for SIP")
 
 
+def end_process(process: subprocess.Popen, grace: float = 5) -> None:
+    """SIGTERM, then SIGKILL when it has not ended after `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
     """Poll predicate() until it is truthy; AssertionError naming `what` after timeout seconds."""
     deadline = time.monotonic() + timeout
@@ -199,13 +210,7 @@ rtp_ports {self.rtp_ports()}
             self.sock.close()
         except OSError:
             pass
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        end_process(self.process)
         self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sip.conftest import STAFF, WEDNESDAY_10, Database, import_demo, metric_samples, wait_for
-from tests.sip.peers import ROOT, Baresip, HausrufSip, free_sip_port, loud_seconds
+from tests.sip.conftest import STAFF, WEDNESDAY_10, Database, import_demo, metric_samples, wait_for, web_get
+from tests.sip.peers import ROOT, HausrufSip, end_process, free_sip_port, loud_seconds
 
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 EDGE_CONFIG = ROOT / "docs" / "kamailio-edge.cfg"
@@ -51,13 +51,7 @@ class Edge:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        end_process(self.process, grace=10)
         self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -89,8 +83,6 @@ def edge_setup(sip_tmp, flows_dir):
 
 
 def test_ten_callers_at_once_through_one_address_all_reach_the_menu(edge_setup, peers):
-    from tests.sip.conftest import web_get
-
     edge, lines, database, env = edge_setup
     callers = [peers(TENANTS[i % 2], codec=("PCMA", "PCMU")[i % 2]) for i in range(CALLERS)]
     for caller in callers:
