@@ -253,5 +253,6 @@ def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> No
         wait_for(lambda: loud_seconds(peer.received()) >= 0.5, 20, "the first prompt")
 
 
-__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "HOTLINE_NUMBER", "HOUSING_NUMBER", "STAFF", "WEDNESDAY_10", "call_established",
+__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "HOTLINE_NUMBER", "HOUSING_NUMBER", "STAFF",
+           "WEDNESDAY_10", "call_established",
            "hausruf", "metric_samples", "sip_metrics", "tone_wav", "wait_for", "web_health"]

@@ -119,12 +119,28 @@ class Baresip:
         self.user = user
         self.host = host
         self.dir = Path(tempfile.mkdtemp(prefix="baresip-"))
-        self.port = free_sip_port(host)
-        self.ctrl_port = free_port(socket.SOCK_STREAM)
         self.dump = self.dir / "dump"
         self.dump.mkdir()
         # baresip sends RTP (and with it the DTMF events) only while its source gives audio: silence then.
         self.source = source or silence_wav()
+        self.log_path = self.dir / "log"
+        for attempt in range(3):
+            try:
+                self.sock = self._start(codec, auto_answer)
+                return
+            except RuntimeError:
+                # A free port picked here can be taken by another test process before baresip binds it (and
+                # baresip binds more than the SIP port free_sip_port() checks, e.g. for SIP over TLS): again.
+                if attempt == 2 or "Address already in use" not in self.log():
+                    raise
+                end_process(self.process)
+                self._log.close()
+
+    def _start(self, codec: str, auto_answer: bool) -> socket.socket:
+        """Write the configuration for new free ports, start baresip and connect to its ctrl_tcp."""
+        host = self.host
+        self.port = free_sip_port(host)
+        self.ctrl_port = free_port(socket.SOCK_STREAM)
         (self.dir / "config").write_text(f"""poll_method epoll
 sip_listen {host}:{self.port}
 audio_player aubridge,play{self.port}
@@ -144,12 +160,11 @@ rtp_ports {self.rtp_ports()}
 """)
         answer = "auto" if auto_answer else "manual"
         (self.dir / "accounts").write_text(
-            f"<sip:{user}@{host}:{self.port}>;regint=0;audio_codecs={codec};answermode={answer}\n")
-        self.log_path = self.dir / "log"
+            f"<sip:{self.user}@{host}:{self.port}>;regint=0;audio_codecs={codec};answermode={answer}\n")
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen([BARESIP, "-f", str(self.dir)], stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        self.sock = self._connect()
+        return self._connect()
 
     def rtp_ports(self) -> str:
         """Forty ports below the kernel's ephemeral range, where the SIP ports are picked, keyed by the SIP port."""

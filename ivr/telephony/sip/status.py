@@ -1,4 +1,4 @@
-"""The SIP lines' state for /healthz and /metrics: each `hausruf sip` writes data/sip/status-PORT.json, the web app reads them.
+"""The SIP lines' state for /healthz and /metrics: each `hausruf sip` writes data/sip/status-PORT.json.
 
 A line runs in its own process, so it leaves its state in a small file (rewritten when a call starts
 or ends, when the registration changes and every 10 s; removed on a clean stop) instead of the web app
