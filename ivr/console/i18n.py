@@ -54,7 +54,6 @@ EN: dict[str, str] = {
     'Alter': 'Age',
     'Andere Nummer': 'Other number',
     'Anmelden': 'Sign in',
-    'Anruf %(id)s': 'Call %(id)s',
     'Anruf ausprobieren': 'Try a call',
     'Anruf starten': 'Start the call',
     'Anruf vom %(when)s': 'Call of %(when)s',
