@@ -57,6 +57,7 @@ def test_login_by_keyboard_wrong_password_and_logout(page, site):
     expect(page.get_by_role("alert")).to_have_text("E-Mail-Adresse oder Passwort stimmt nicht.")
     # Keyboard only: the e-mail field has focus, Tab reaches the password, Enter signs in.
     page.goto(site.url + "/login?next=/tasks")
+    expect(page.get_by_label("E-Mail-Adresse")).to_be_focused()  # autofocus; typing before it loses letters
     page.keyboard.type(STAFF[0])
     page.keyboard.press("Tab")
     page.keyboard.type(STAFF[1])
@@ -223,7 +224,20 @@ FOCUS_CHECK = """() => {
   if (!el || el === document.body) return null;
   const style = getComputedStyle(el);
   const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
-  return outlined ? '' : el.outerHTML.slice(0, 120);
+  // The outline against the page around it: 3:1 at least (WCAG 1.4.11, non-text contrast).
+  const rgb = text => (text.match(/[\\d.]+/g) || []).map(Number).slice(0, 3);
+  const luminance = ([r, g, b]) => {
+    const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  let around = [255, 255, 255];
+  for (let node = el.parentElement; node; node = node.parentElement) {
+    const color = (getComputedStyle(node).backgroundColor.match(/[\\d.]+/g) || []).map(Number);
+    if (color.length === 3 || (color.length === 4 && color[3] > 0.5)) { around = color.slice(0, 3); break; }
+  }
+  const a = luminance(rgb(style.outlineColor)), b = luminance(around);
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  return outlined && ratio >= 3 ? '' : `${el.outerHTML.slice(0, 100)} (outline ${style.outlineWidth} ${style.outlineColor}, contrast ${ratio.toFixed(2)})`;
 }"""
 
 A11Y_PAGES = ("/", "/tasks", "/tasks/1", "/calls", "/directory", "/directory/tenants/1", "/directory/tenants/1/edit",
