@@ -1,0 +1,112 @@
+"""The Matrix messaging channel (ivr.telephony.ports.MessagingChannel), and the router beside SMS.
+
+An address is a Matrix user ID (@jonas:server: the direct room with that helper, created once and
+reused), a room id (!id:server) or an alias (#name:server). The outbox row's idempotency key becomes
+the Matrix transaction id, so sending a row again after a crash gives back the first event instead of
+a second message (the homeserver keeps the id per device for a while: Synapse about 30 minutes,
+longer than the outbox lease).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import datetime, timezone
+
+from ivr.telephony.matrix.client import MatrixClient, MatrixError
+from ivr.telephony.matrix.state import StateStore, direct_key
+from ivr.telephony.ports import ChannelError, MessagingChannel, SentMessage
+
+log = logging.getLogger("hausruf.matrix")
+
+NAME = "matrix"
+
+
+def is_matrix_address(address: str | None) -> bool:
+    """A Matrix user, room id or alias (the outbox's other addresses are phone numbers)."""
+    return bool(address) and address[0] in "@!#" and ":" in address
+
+
+def transaction_id(key: str) -> str:
+    """The outbox key as a transaction id: readable where it is safe, with a hash so that no two keys collide."""
+    readable = re.sub(r"[^A-Za-z0-9._~-]", "_", key)[:60]
+    return f"hausruf.{readable}.{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+class MatrixChannel:
+    """Sends the outbox's Matrix rows as the hotline's account."""
+
+    name = NAME
+    idempotent = True
+
+    def __init__(self, client: MatrixClient, state: StateStore):
+        self.client = client
+        self.state = state
+        self.sender = client.user_id
+
+    def send(self, to: str, body: str, key: str, outbox_id: int | None = None) -> str:
+        """One text message to a helper's direct room or a room; its event id. ChannelError on failure."""
+        try:
+            room_id = self.room_for(to)
+            return self.client.send(room_id, {"msgtype": "m.text", "body": body}, transaction_id(key))
+        except MatrixError as exc:
+            raise ChannelError(str(exc), code=exc.status, permanent=exc.permanent,
+                               maybe_done=not exc.permanent) from exc
+
+    def recent(self, to: str, limit: int = 50) -> list[SentMessage]:
+        """Our newest messages in the room of `to` (not needed for sending: the channel is idempotent)."""
+        try:
+            room_id = self.room_for(to, create=False)
+            if room_id is None:
+                return []
+            messages = self.client.messages(room_id, limit)
+        except MatrixError as exc:
+            raise ChannelError(str(exc), code=exc.status, permanent=exc.permanent) from exc
+        return [SentMessage(m.event_id, to, m.body, datetime.fromtimestamp(m.timestamp_ms / 1000, timezone.utc))
+                for m in reversed(messages) if m.sender == self.sender]
+
+    def room_for(self, address: str, create: bool = True) -> str | None:
+        """The room a message to address goes to."""
+        if address.startswith("@"):
+            return self.direct_room(address, create)
+        return self.client.resolve(address)
+
+    def direct_room(self, user_id: str, create: bool = True) -> str | None:
+        """The direct room with a helper: the stored one, else a new one (stored at once)."""
+        found = self.state.get(direct_key(user_id))
+        if found or not create:
+            return found
+        room_id = self.client.create_direct_room(user_id, name="Hausruf")
+        self.state.set(direct_key(user_id), room_id)
+        log.info("created the direct room %s with a helper", room_id)
+        return room_id
+
+
+class ChannelRouter:
+    """A MessagingChannel that sends to Matrix addresses through Matrix and everything else by SMS.
+
+    Not idempotent as a whole: the outbox looks a row up with recent() after a crash, which the
+    Matrix channel answers from the room's history (and its transaction ids guard the resend too).
+    """
+
+    idempotent = False
+
+    def __init__(self, sms: MessagingChannel | None, matrix: MatrixChannel | None):
+        self.sms = sms
+        self.matrix = matrix
+        self.name = sms.name if sms is not None else NAME
+        self.sender = sms.sender if sms is not None else (matrix.sender if matrix else "")
+
+    def _for(self, to: str) -> MessagingChannel:
+        channel = self.matrix if is_matrix_address(to) else self.sms
+        if channel is None:
+            kind = "Matrix" if is_matrix_address(to) else "SMS"
+            raise ChannelError(f"no {kind} channel is configured for this address", permanent=True)
+        return channel
+
+    def send(self, to: str, body: str, key: str, outbox_id: int | None = None) -> str:
+        return self._for(to).send(to, body, key, outbox_id)
+
+    def recent(self, to: str, limit: int = 50) -> list[SentMessage]:
+        return self._for(to).recent(to, limit)

@@ -1,0 +1,46 @@
+"""What the Matrix channel keeps in the database between runs (table matrix_state): small keyed values.
+
+"sync_token": where the worker's /sync resumes; "direct:@user:server": the direct room with a helper.
+In the database rather than a file, so every worker and the web app see the same rooms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ivr.db.models import MatrixState
+
+SYNC_TOKEN = "sync_token"
+
+
+def direct_key(user_id: str) -> str:
+    return f"direct:{user_id}"
+
+
+class StateStore:
+    """Get and set values, each in its own short transaction."""
+
+    def __init__(self, sessions: Callable[[], Session]):
+        self.sessions = sessions
+
+    def get(self, key: str) -> str | None:
+        with self.sessions() as session:
+            row = session.get(MatrixState, key)
+            return row.value if row is not None else None
+
+    def set(self, key: str, value: str) -> None:
+        with self.sessions() as session:
+            row = session.get(MatrixState, key)
+            if row is None:
+                session.add(MatrixState(key=key, value=value))
+            else:
+                row.value = value
+            try:
+                session.commit()
+            except IntegrityError:  # another process stored it at the same moment: last one wins
+                session.rollback()
+                session.get(MatrixState, key).value = value
+                session.commit()

@@ -1,0 +1,131 @@
+"""The Matrix channel against a real Synapse: direct rooms, idempotent sends, errors the outbox understands."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.telephony.matrix.channel import ChannelRouter, MatrixChannel, is_matrix_address, transaction_id
+from ivr.telephony.matrix.client import MatrixClient, MatrixError
+from ivr.telephony.matrix.settings import MatrixSettings
+from ivr.telephony.matrix.state import StateStore
+from ivr.telephony.ports import ChannelError
+
+
+def joined_messages(synapse, user, room_id):
+    """The text messages of a room as user sees them, oldest first."""
+    found = synapse.api(user, "GET", f"/rooms/{room_id}/messages", params={"dir": "b", "limit": 50})
+    return [e for e in reversed(found["chunk"]) if e["type"] == "m.room.message"]
+
+
+def test_a_message_to_a_helper_goes_to_one_direct_room_created_once_and_reused(synapse, matrix_client, sessions):
+    helper = synapse.register("jonas")
+    channel = MatrixChannel(matrix_client, StateStore(sessions))
+    first = channel.send(helper.user_id, "Aufgabe #17: Frau Becker ...", "offer:1:1")
+    second = channel.send(helper.user_id, "Erinnerung #17", "reminder:1:1")
+    assert first != second
+    room_id = channel.direct_room(helper.user_id, create=False)
+    # The helper was invited to a direct room, joins it and reads the history from before the join.
+    invites = synapse.api(helper, "GET", "/sync", params={"timeout": 0})["rooms"]["invite"]
+    assert list(invites) == [room_id]
+    member_event = next(e for e in invites[room_id]["invite_state"]["events"]
+                        if e["type"] == "m.room.member" and e["state_key"] == helper.user_id)
+    assert member_event["content"].get("is_direct") is True
+    synapse.api(helper, "POST", f"/join/{room_id}", json={})
+    bodies = [e["content"]["body"] for e in joined_messages(synapse, helper, room_id)]
+    assert bodies == ["Aufgabe #17: Frau Becker ...", "Erinnerung #17"]
+    members = matrix_client.room_members(room_id)
+    assert sorted(members) == sorted([matrix_client.user_id, helper.user_id])
+
+
+def test_sending_a_row_again_after_a_crash_gives_the_same_event_and_no_second_message(synapse, matrix_client,
+                                                                                    sessions):
+    helper = synapse.register("petra")
+    channel = MatrixChannel(matrix_client, StateStore(sessions))
+    first = channel.send(helper.user_id, "Aufgabe #18", "offer:2:7")
+    # A new process (new client, same access token: same device) sends the same outbox row again.
+    again_client = MatrixClient(matrix_client.settings)
+    try:
+        again = MatrixChannel(again_client, StateStore(sessions)).send(helper.user_id, "Aufgabe #18", "offer:2:7")
+    finally:
+        again_client.close()
+    assert again == first
+    room_id = channel.direct_room(helper.user_id)
+    synapse.api(helper, "POST", f"/join/{room_id}", json={})
+    assert [e["content"]["body"] for e in joined_messages(synapse, helper, room_id)] == ["Aufgabe #18"]
+    assert [m.message_id for m in channel.recent(helper.user_id)] == [first]
+
+
+def test_a_refused_send_is_a_permanent_channel_error_and_a_dead_server_a_temporary_one(synapse, hotline_account,
+                                                                                       sessions):
+    settings = MatrixSettings(homeserver=synapse.url, user=hotline_account.user_id, access_token="wrong-token")
+    client = MatrixClient(settings)
+    try:
+        with pytest.raises(ChannelError) as refused:
+            MatrixChannel(client, StateStore(sessions)).send("!nowhere:talblick.test", "x", "k1")
+        assert refused.value.permanent and refused.value.code == 401
+    finally:
+        client.close()
+    down = MatrixSettings(homeserver="http://127.0.0.1:9", user=hotline_account.user_id, access_token="t")
+    client = MatrixClient(down, timeout=3)
+    try:
+        with pytest.raises(ChannelError) as unreachable:
+            MatrixChannel(client, StateStore(sessions)).send("!room:talblick.test", "x", "k2")
+        assert not unreachable.value.permanent and unreachable.value.maybe_done
+    finally:
+        client.close()
+
+
+def test_password_sign_in_logs_in_once_and_keeps_the_device_in_the_data_directory(synapse, tmp_path):
+    account = synapse.register("hotline")
+    settings = MatrixSettings(homeserver=synapse.url, user=account.user_id, password=synapse.password_of(account))
+    devices = []
+    for _ in range(2):
+        client = MatrixClient(settings, data_dir=tmp_path)
+        try:
+            client.sign_in()
+            devices.append(client.device_id)
+        finally:
+            client.close()
+    assert devices[0] == devices[1] and devices[0] != account.device_id
+    stored = tmp_path / "matrix" / "session.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_token_of_another_account_is_refused(synapse, hotline_account):
+    other = synapse.register("someone")
+    client = MatrixClient(MatrixSettings(homeserver=synapse.url, user=hotline_account.user_id,
+                                         access_token=other.access_token))
+    try:
+        with pytest.raises(MatrixError, match="belongs to"):
+            client.sign_in()
+    finally:
+        client.close()
+
+
+def test_the_router_sends_matrix_addresses_by_matrix_and_others_by_sms(synapse, matrix_client, sessions):
+    sent_by_sms = []
+
+    class Sms:
+        name, sender, idempotent = "sms", "+4927150000001", False
+
+        def send(self, to, body, key, outbox_id=None):
+            sent_by_sms.append(to)
+            return "SM1"
+
+        def recent(self, to, limit=50):
+            return []
+
+    helper = synapse.register("lukas")
+    router = ChannelRouter(Sms(), MatrixChannel(matrix_client, StateStore(sessions)))
+    assert router.send("+4915112345678", "Hallo", "k1") == "SM1"
+    assert router.send(helper.user_id, "Hallo", "k2").startswith("$")
+    assert sent_by_sms == ["+4915112345678"]
+    with pytest.raises(ChannelError, match="no Matrix channel"):
+        ChannelRouter(Sms(), None).send(helper.user_id, "x", "k3")
+
+
+def test_addresses_and_transaction_ids():
+    assert is_matrix_address("@jonas:talblick.example") and is_matrix_address("#lindenhof:talblick.example")
+    assert not is_matrix_address("+4927112345")
+    assert transaction_id("offer:1:2") != transaction_id("offer_1_2")
+    assert transaction_id("offer:1:2").startswith("hausruf.offer_1_2.")
