@@ -343,10 +343,10 @@ class StaffAuditEntry(Base):
 
 
 class MatrixState(Base):
-    """What the Matrix channel keeps between runs: the sync token, the direct room of each helper."""
+    """What the Matrix channel keeps between runs (ivr.telephony.matrix.state), e.g. the sync token."""
 
     __tablename__ = "matrix_state"
 
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "sync_token", "direct:@jonas:example"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # e.g. "sync_token"
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -31,7 +31,8 @@ class Sender:
     """Who wrote: a volunteer, or staff (volunteer is None)."""
 
     volunteer: Volunteer | None
-    number: str
+    number: str  # where answers go: the phone number, or the Matrix ID the reply came from
+    in_helpers_room: bool = False  # wrote in the helpers' group room, where any helper may take an offered task
 
     @property
     def language(self) -> str:
@@ -43,26 +44,38 @@ class Sender:
 
 
 def handle_sms(session: Session, message_sid: str, from_raw: str, to_raw: str, body: str, now: datetime,
-               config: TaskConfig) -> str:
-    """Store one received SMS and act on it; returns what happened (for the log). The caller commits."""
+               config: TaskConfig, answer_to: str | None = None) -> str:
+    """Store one received message and act on it; returns what happened (for the log). The caller commits.
+
+    from_raw is a phone number (SMS) or a Matrix user ID; answer_to is where the answer goes when it
+    is not the sender (HAUSRUF_MATRIX_HELPERS_ROOM, for replies written in the helpers' group room).
+    """
     inbound = record_inbound(session, message_sid, from_raw or "", to_raw or "", body or "", now)
     if inbound is None:
         return "duplicate"
-    sender = find_sender(session, caller_number(from_raw), config)
+    in_room = answer_to is not None and answer_to == config.helpers_room
+    sender = find_sender(session, from_raw, config, in_helpers_room=in_room)
     if sender is None:
-        log.info("SMS from unknown number %s: no answer", mask(caller_number(from_raw) or from_raw))
+        log.info("message from unknown sender %s: no answer", mask(caller_number(from_raw) or from_raw))
         return "unknown sender"
     parsed = parse_reply(body)
     text, task = _answer(session, sender, parsed, now, config)
     if not message_sid:
         session.flush()  # without a provider id, our own row id keeps each reply answered exactly once
-    queue_sms(session, sender.number, text, f"reply:{message_sid or f'in{inbound.id}'}", now, task)
+    queue_sms(session, answer_to or sender.number, text, f"reply:{message_sid or f'in{inbound.id}'}", now, task)
     log.info("SMS from %s: %s #%s", sender.actor, parsed.intent, task.number if task else "-")
     return parsed.intent
 
 
-def find_sender(session: Session, number: str | None, config: TaskConfig) -> Sender | None:
-    """The active volunteer with this number, staff, or None."""
+def find_sender(session: Session, address: str | None, config: TaskConfig, in_helpers_room: bool = False
+                ) -> Sender | None:
+    """The active volunteer with this number or Matrix ID, staff, or None."""
+    if address and address.startswith("@"):
+        if not config.matrix:
+            return None
+        volunteer = session.scalar(select(Volunteer).where(Volunteer.matrix == address, Volunteer.active.is_(True)))
+        return Sender(volunteer, address, in_helpers_room) if volunteer is not None else None
+    number = caller_number(address)
     if number is None:
         return None
     volunteer = session.scalar(select(Volunteer).where(Volunteer.phone == number, Volunteer.active.is_(True)))
@@ -81,6 +94,8 @@ def tasks_of(session: Session, volunteer: Volunteer) -> list[CallbackTask]:
 def _may_see(session: Session, sender: Sender, task: CallbackTask) -> bool:
     """Staff see every task; a volunteer only those offered to them (the offer SMS already told them who)."""
     if sender.volunteer is None:
+        return True
+    if sender.in_helpers_room and escalation.offered_to_room(session, task):
         return True
     return task.assigned_volunteer_id == sender.volunteer.id or was_offered(session, task, sender.volunteer)
 

@@ -7,7 +7,6 @@ import pytest
 from ivr.telephony.matrix.channel import ChannelRouter, MatrixChannel, is_matrix_address, transaction_id
 from ivr.telephony.matrix.client import MatrixClient, MatrixError
 from ivr.telephony.matrix.settings import MatrixSettings
-from ivr.telephony.matrix.state import StateStore
 from ivr.telephony.ports import ChannelError
 
 
@@ -17,13 +16,16 @@ def joined_messages(synapse, user, room_id):
     return [e for e in reversed(found["chunk"]) if e["type"] == "m.room.message"]
 
 
-def test_a_message_to_a_helper_goes_to_one_direct_room_created_once_and_reused(synapse, matrix_client, sessions):
+def test_a_message_to_a_helper_goes_to_one_direct_room_created_once_and_reused(synapse, matrix_client):
     helper = synapse.register("jonas")
-    channel = MatrixChannel(matrix_client, StateStore(sessions))
+    channel = MatrixChannel(matrix_client)
     first = channel.send(helper.user_id, "Aufgabe #17: Frau Becker ...", "offer:1:1")
     second = channel.send(helper.user_id, "Erinnerung #17", "reminder:1:1")
     assert first != second
     room_id = channel.direct_room(helper.user_id, create=False)
+    # Recorded in the hotline's m.direct account data, so a new process (another channel) finds it.
+    assert MatrixChannel(matrix_client).direct_room(helper.user_id, create=False) == room_id
+    assert matrix_client.direct_rooms() == {helper.user_id: [room_id]}
     # The helper was invited to a direct room, joins it and reads the history from before the join.
     invites = synapse.api(helper, "GET", "/sync", params={"timeout": 0})["rooms"]["invite"]
     assert list(invites) == [room_id]
@@ -37,15 +39,14 @@ def test_a_message_to_a_helper_goes_to_one_direct_room_created_once_and_reused(s
     assert sorted(members) == sorted([matrix_client.user_id, helper.user_id])
 
 
-def test_sending_a_row_again_after_a_crash_gives_the_same_event_and_no_second_message(synapse, matrix_client,
-                                                                                    sessions):
+def test_sending_a_row_again_after_a_crash_gives_the_same_event_and_no_second_message(synapse, matrix_client):
     helper = synapse.register("petra")
-    channel = MatrixChannel(matrix_client, StateStore(sessions))
+    channel = MatrixChannel(matrix_client)
     first = channel.send(helper.user_id, "Aufgabe #18", "offer:2:7")
     # A new process (new client, same access token: same device) sends the same outbox row again.
     again_client = MatrixClient(matrix_client.settings)
     try:
-        again = MatrixChannel(again_client, StateStore(sessions)).send(helper.user_id, "Aufgabe #18", "offer:2:7")
+        again = MatrixChannel(again_client).send(helper.user_id, "Aufgabe #18", "offer:2:7")
     finally:
         again_client.close()
     assert again == first
@@ -55,13 +56,12 @@ def test_sending_a_row_again_after_a_crash_gives_the_same_event_and_no_second_me
     assert [m.message_id for m in channel.recent(helper.user_id)] == [first]
 
 
-def test_a_refused_send_is_a_permanent_channel_error_and_a_dead_server_a_temporary_one(synapse, hotline_account,
-                                                                                       sessions):
+def test_a_refused_send_is_a_permanent_channel_error_and_a_dead_server_a_temporary_one(synapse, hotline_account):
     settings = MatrixSettings(homeserver=synapse.url, user=hotline_account.user_id, access_token="wrong-token")
     client = MatrixClient(settings)
     try:
         with pytest.raises(ChannelError) as refused:
-            MatrixChannel(client, StateStore(sessions)).send("!nowhere:talblick.test", "x", "k1")
+            MatrixChannel(client).send("!nowhere:talblick.test", "x", "k1")
         assert refused.value.permanent and refused.value.code == 401
     finally:
         client.close()
@@ -69,7 +69,7 @@ def test_a_refused_send_is_a_permanent_channel_error_and_a_dead_server_a_tempora
     client = MatrixClient(down, timeout=3)
     try:
         with pytest.raises(ChannelError) as unreachable:
-            MatrixChannel(client, StateStore(sessions)).send("!room:talblick.test", "x", "k2")
+            MatrixChannel(client).send("!room:talblick.test", "x", "k2")
         assert not unreachable.value.permanent and unreachable.value.maybe_done
     finally:
         client.close()
@@ -102,7 +102,7 @@ def test_a_token_of_another_account_is_refused(synapse, hotline_account):
         client.close()
 
 
-def test_the_router_sends_matrix_addresses_by_matrix_and_others_by_sms(synapse, matrix_client, sessions):
+def test_the_router_sends_matrix_addresses_by_matrix_and_others_by_sms(synapse, matrix_client):
     sent_by_sms = []
 
     class Sms:
@@ -116,7 +116,7 @@ def test_the_router_sends_matrix_addresses_by_matrix_and_others_by_sms(synapse, 
             return []
 
     helper = synapse.register("lukas")
-    router = ChannelRouter(Sms(), MatrixChannel(matrix_client, StateStore(sessions)))
+    router = ChannelRouter(Sms(), MatrixChannel(matrix_client))
     assert router.send("+4915112345678", "Hallo", "k1") == "SM1"
     assert router.send(helper.user_id, "Hallo", "k2").startswith("$")
     assert sent_by_sms == ["+4915112345678"]

@@ -1,7 +1,7 @@
 """The Matrix messaging channel (ivr.telephony.ports.MessagingChannel), and the router beside SMS.
 
-An address is a Matrix user ID (@jonas:server: the direct room with that helper, created once and
-reused), a room id (!id:server) or an alias (#name:server). The outbox row's idempotency key becomes
+An address is a Matrix user ID (@jonas:server: the direct room with that helper, created once,
+recorded in the hotline's m.direct account data and reused), a room id (!id:server) or an alias (#name:server). The outbox row's idempotency key becomes
 the Matrix transaction id, so sending a row again after a crash gives back the first event instead of
 a second message (the homeserver keeps the id per device for a while: Synapse about 30 minutes,
 longer than the outbox lease).
@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from datetime import datetime, timezone
 
 from ivr.telephony.matrix.client import MatrixClient, MatrixError
-from ivr.telephony.matrix.state import StateStore, direct_key
 from ivr.telephony.ports import ChannelError, MessagingChannel, SentMessage
 
 log = logging.getLogger("hausruf.matrix")
@@ -40,10 +40,11 @@ class MatrixChannel:
     name = NAME
     idempotent = True
 
-    def __init__(self, client: MatrixClient, state: StateStore):
+    def __init__(self, client: MatrixClient):
         self.client = client
-        self.state = state
         self.sender = client.user_id
+        self._direct: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def send(self, to: str, body: str, key: str, outbox_id: int | None = None) -> str:
         """One text message to a helper's direct room or a room; its event id. ChannelError on failure."""
@@ -73,14 +74,26 @@ class MatrixChannel:
         return self.client.resolve(address)
 
     def direct_room(self, user_id: str, create: bool = True) -> str | None:
-        """The direct room with a helper: the stored one, else a new one (stored at once)."""
-        found = self.state.get(direct_key(user_id))
-        if found or not create:
-            return found
-        room_id = self.client.create_direct_room(user_id, name="Hausruf")
-        self.state.set(direct_key(user_id), room_id)
-        log.info("created the direct room %s with a helper", room_id)
-        return room_id
+        """The direct room with a helper: from our m.direct account data, else a new one recorded there.
+
+        Kept on the homeserver (where Element keeps it too), not in our database: send() runs while
+        the outbox holds a database transaction, and a second one would wait for it on SQLite.
+        """
+        with self._lock:
+            if user_id in self._direct:
+                return self._direct[user_id]
+            rooms = self.client.direct_rooms()
+            if rooms.get(user_id):
+                self._direct[user_id] = rooms[user_id][-1]
+                return self._direct[user_id]
+            if not create:
+                return None
+            room_id = self.client.create_direct_room(user_id, name="Hausruf")
+            rooms.setdefault(user_id, []).append(room_id)
+            self.client.set_direct_rooms(rooms)
+            self._direct[user_id] = room_id
+            log.info("created the direct room %s with a helper", room_id)
+            return room_id
 
 
 class ChannelRouter:

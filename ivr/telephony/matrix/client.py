@@ -23,6 +23,7 @@ from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomPreset
 from nio.responses import (
+    DirectRoomsResponse,
     JoinResponse,
     LoginResponse,
     RoomCreateResponse,
@@ -216,6 +217,31 @@ class MatrixClient:
         created = self._call(self._nio.room_create(is_direct=True, invite=[user_id], name=name,
                                                    preset=RoomPreset.trusted_private_chat, federate=True))
         return self._check(created, RoomCreateResponse, f"creating a direct room with {user_id}").room_id
+
+    def direct_rooms(self) -> dict[str, list[str]]:
+        """Our m.direct account data: each user's direct rooms with us (empty when never set)."""
+        self.sign_in()
+        found = self._call(self._nio.list_direct_rooms())
+        if not isinstance(found, DirectRoomsResponse) and getattr(found, "status_code", "") == "M_NOT_FOUND":
+            return {}
+        return dict(self._check(found, DirectRoomsResponse, "reading m.direct").rooms)
+
+    def set_direct_rooms(self, rooms: dict[str, list[str]]) -> None:
+        """Replace our m.direct account data (Client-Server API, "Direct Messaging"); nio has no call for it."""
+        self.sign_in()
+        from urllib.parse import quote
+
+        path = f"/_matrix/client/v3/user/{quote(self.user_id, safe='')}/account_data/m.direct"
+        headers = {"Authorization": f"Bearer {self._nio.access_token}", "Content-Type": "application/json"}
+
+        async def put():
+            response = await self._nio.send("PUT", path, json.dumps(rooms), headers=headers)
+            return response.status, await response.text()
+
+        status, text = self._call(put())
+        if status != 200:
+            raise MatrixError(f"storing m.direct: {status} {text[:200]}", status, permanent=400 <= status < 500
+                              and status != 429)
 
     def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
         """Send an m.room.message with our transaction id (the server keeps one event per id); its event id."""

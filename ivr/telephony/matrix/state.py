@@ -1,7 +1,7 @@
 """What the Matrix channel keeps in the database between runs (table matrix_state): small keyed values.
 
-"sync_token": where the worker's /sync resumes; "direct:@user:server": the direct room with a helper.
-In the database rather than a file, so every worker and the web app see the same rooms.
+"sync_token": where the worker's /sync resumes. In the database rather than a file, so that it is
+backed up with the rest and a second worker machine resumes where the first stopped.
 """
 
 from __future__ import annotations
@@ -14,10 +14,6 @@ from sqlalchemy.orm import Session
 from ivr.db.models import MatrixState
 
 SYNC_TOKEN = "sync_token"
-
-
-def direct_key(user_id: str) -> str:
-    return f"direct:{user_id}"
 
 
 class StateStore:
