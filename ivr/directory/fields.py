@@ -21,7 +21,8 @@ LANGUAGES = (
 )
 # Matrix identifiers (spec, "Identifier Grammar"): @localpart:server, #alias:server, !opaque:server.
 _MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-_MATRIX_ROOM = re.compile(r"^[!#][^:\s]+:[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# Room ids of room version 12 and later carry no server part ("!31hneApxJ_1o-63S4k9vBU7lxFsgL5...").
+_MATRIX_ROOM = re.compile(r"^(#[^:\s]+:[A-Za-z0-9.-]+(:[0-9]{1,5})?|![^:\s]+(:[A-Za-z0-9.-]+(:[0-9]{1,5})?)?)$")
 _TRUE = {"true", "yes", "ja", "1", "on", "y", "x"}
 _FALSE = {"false", "no", "nein", "0", "off", "n", ""}
 

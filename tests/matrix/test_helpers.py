@@ -13,7 +13,7 @@ from ivr import create_app
 from ivr.db import engine_of
 from ivr.db.models import SmsMessage, Volunteer
 from ivr.tasks.config import TaskConfig
-from ivr.telephony.matrix.channel import MatrixChannel
+from ivr.telephony.matrix.channel import MatrixChannel, is_matrix_address
 from ivr.telephony.matrix.client import MatrixClient
 from ivr.telephony.matrix.listener import MatrixListener
 from tests.support.call_simulator import CallSimulator
@@ -22,11 +22,15 @@ from tests.tasks.conftest import clock, db, standin, task_app_config  # noqa: F4
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, HOTLINE, PUBLIC_URL, load_demo_directory
 
 
+SABINE = "+493023125203"  # Am Hang: a helper of another house
+
+
 @pytest.fixture
 def helpers(synapse):
-    """Jonas and Petra of the Lindenhof, each with an account on the test server."""
+    """Jonas and Petra of the Lindenhof and Sabine of Am Hang, each with an account on the test server."""
     return {"jonas": synapse.register("jonas", displayname="Jonas"),
-            "petra": synapse.register("petra", displayname="Petra")}
+            "petra": synapse.register("petra", displayname="Petra"),
+            "sabine": synapse.register("sabine", displayname="Sabine")}
 
 
 @pytest.fixture
@@ -34,13 +38,16 @@ def helpers_room(synapse, helpers, hotline_account):
     """The IT helpers' group room: created by Jonas, Petra and the hotline invited and joined."""
     room = synapse.api(helpers["jonas"], "POST", "/createRoom",
                        json={"preset": "private_chat", "name": "IT-Helfer",
-                             "invite": [helpers["petra"].user_id, hotline_account.user_id]})["room_id"]
-    synapse.api(helpers["petra"], "POST", f"/join/{room}", json={})
+                             "invite": [helpers["petra"].user_id, helpers["sabine"].user_id,
+                                        hotline_account.user_id]})["room_id"]
+    for name in ("petra", "sabine"):
+        synapse.api(helpers[name], "POST", f"/join/{room}", json={})
     return room
 
 
 @pytest.fixture
-def app(tmp_path, standin, clock, synapse, hotline_account, helpers, monkeypatch):  # noqa: F811
+def app(tmp_path, standin, clock, synapse, hotline_account, helpers, helpers_room, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("HAUSRUF_MATRIX_HELPERS_ROOM", helpers_room)
     monkeypatch.setenv("HAUSRUF_MATRIX_HOMESERVER", synapse.url)
     monkeypatch.setenv("HAUSRUF_MATRIX_USER", hotline_account.user_id)
     monkeypatch.setenv("HAUSRUF_MATRIX_ACCESS_TOKEN", hotline_account.access_token)
@@ -48,7 +55,7 @@ def app(tmp_path, standin, clock, synapse, hotline_account, helpers, monkeypatch
     app.extensions["hausruf.clock"] = lambda: clock.now
     load_demo_directory(app)
     with engine_of(app).begin() as connection:  # the demo's Matrix IDs, on this server
-        for name, number in (("jonas", JONAS), ("petra", PETRA)):
+        for name, number in (("jonas", JONAS), ("petra", PETRA), ("sabine", SABINE)):
             connection.execute(update(Volunteer).where(Volunteer.phone == number)
                                .values(matrix=helpers[name].user_id))
     yield app
@@ -73,8 +80,9 @@ def send_queued(channel, sessions) -> list[SmsMessage]:
     """Send the queued Matrix rows as the outbox does (until issue 13's outbox takes any channel)."""
     sent = []
     with sessions() as session:
-        for row in session.scalars(select(SmsMessage).where(SmsMessage.status == "queued",
-                                                            SmsMessage.to_number.like("@%"))):
+        for row in session.scalars(select(SmsMessage).where(SmsMessage.status == "queued")):
+            if not is_matrix_address(row.to_number):
+                continue
             # Inside the transaction, as the outbox sends: the channel must not need the database.
             row.provider_sid = channel.send(row.to_number, row.body, row.idempotency_key)
             row.status = "sent"
@@ -164,3 +172,56 @@ def test_unknown_senders_and_other_rooms_get_no_answer(app, db, hotline, synapse
     synapse.api(stranger, "PUT", f"/rooms/{room}/send/m.room.message/s1", json={"msgtype": "m.text", "body": "ok 1"})
     assert listener.run_once(timeout_ms=3000) == 0
     assert outbox(db) == []
+
+
+def test_before_staff_the_helpers_room_is_asked_and_the_first_ok_there_takes_the_task(
+        app, db, hotline, synapse, helpers, helpers_room, hotline_account, clock):  # noqa: F811
+    from ivr.tasks.escalation import run_due_steps
+
+    channel, listener, sessions = hotline
+    listener.run_once(timeout_ms=0)
+    CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN, to_number=HOTLINE).call(ERIKA).press("5")
+    number = only_task(db).number
+    for _ in range(2):  # neither Jonas nor Petra answers their offer in time
+        clock.advance(minutes=31)
+        with sessions() as session:
+            run_due_steps(session, clock.now, listener.config)
+    task = only_task(db)
+    assert task.state == "offered" and task.assigned_volunteer is None
+    assert task.transitions[-1].reason.endswith("offered in the helpers' room")
+    send_queued(channel, sessions)
+    sabine, petra = helpers["sabine"], helpers["petra"]
+    assert texts_in(synapse, sabine, helpers_room)[-1] == (
+        hotline_account.user_id, f"Hausruf #{number} an alle IT-Helfer: Frau Becker (Lindenhof) bittet um Rückruf: "
+        f"Hilfe mit Telefon, Computer oder Haus-Chat. Tel. 030 23125301. Wer übernimmt? OK {number}.")
+
+    synapse.api(sabine, "PUT", f"/rooms/{helpers_room}/send/m.room.message/r1",
+                json={"msgtype": "m.text", "body": f"OK {number}"})
+    synapse.api(petra, "PUT", f"/rooms/{helpers_room}/send/m.room.message/r2",
+                json={"msgtype": "m.text", "body": f"ok {number}"})
+    assert listener.run_once(timeout_ms=5000) == 2
+    task = only_task(db)
+    assert task.state == "accepted" and task.assigned_volunteer.name == "Sabine Roth"
+    send_queued(channel, sessions)
+    answers = [body for sender, body in texts_in(synapse, sabine, helpers_room) if sender == hotline_account.user_id]
+    assert answers[-2].startswith(f"Danke! #{number} ist Ihre Aufgabe: Frau Becker")
+    assert answers[-1] == f"#{number} hat schon Sabine Roth übernommen. Danke!"
+
+
+
+def test_when_nobody_in_the_helpers_room_takes_it_staff_are_told_by_sms(app, db, hotline, helpers, helpers_room,
+                                                                        clock):  # noqa: F811
+    from ivr.tasks.escalation import run_due_steps
+    from tests.twilio.conftest import STAFF
+
+    channel, listener, sessions = hotline
+    CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN, to_number=HOTLINE).call(ERIKA).press("5")
+    for _ in range(3):  # Jonas, Petra, then the helpers' room: nobody answers
+        clock.advance(minutes=31)
+        with sessions() as session:
+            run_due_steps(session, clock.now, listener.config)
+    task = only_task(db)
+    assert task.state == "escalated"
+    assert [m.to_number for m in outbox(db)] == [helpers["jonas"].user_id, helpers["petra"].user_id, helpers_room,
+                                                 STAFF]
+    assert outbox(db)[-1].body.startswith(f"Hausruf #{task.number} ans Büro: Kein IT-Helfer hat übernommen.")

@@ -25,7 +25,7 @@ NAME = "matrix"
 
 def is_matrix_address(address: str | None) -> bool:
     """A Matrix user, room id or alias (the outbox's other addresses are phone numbers)."""
-    return bool(address) and address[0] in "@!#" and ":" in address
+    return bool(address) and address[0] in "@!#"
 
 
 def transaction_id(key: str) -> str:
@@ -43,7 +43,8 @@ class MatrixChannel:
     def __init__(self, client: MatrixClient):
         self.client = client
         self.sender = client.user_id
-        self._direct: dict[str, str] = {}
+        self._direct: dict[str, str] = {}  # user id -> direct room id
+        self._joined: dict[str, str] = {}  # room alias or id -> room id
         self._lock = threading.Lock()
 
     def send(self, to: str, body: str, key: str, outbox_id: int | None = None) -> str:
@@ -71,7 +72,10 @@ class MatrixChannel:
         """The room a message to address goes to."""
         if address.startswith("@"):
             return self.direct_room(address, create)
-        return self.client.resolve(address)
+        if address not in self._joined:
+            # Joining a room we are in already changes nothing; one we are invited to is entered now.
+            self._joined[address] = self.client.join(address)
+        return self._joined[address]
 
     def direct_room(self, user_id: str, create: bool = True) -> str | None:
         """The direct room with a helper: from our m.direct account data, else a new one recorded there.
