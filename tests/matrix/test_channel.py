@@ -129,3 +129,30 @@ def test_addresses_and_transaction_ids():
     assert not is_matrix_address("+4927112345")
     assert transaction_id("offer:1:2") != transaction_id("offer_1_2")
     assert transaction_id("offer:1:2").startswith("hausruf.offer_1_2.")
+
+
+def test_hausruf_matrix_check_signs_in_and_joins_the_rooms(synapse, hotline_account, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    owner = synapse.register("vorstand")
+    room = synapse.api(owner, "POST", "/createRoom", json={"invite": [hotline_account.user_id]})["room_id"]
+    monkeypatch.setenv("HAUSRUF_DATABASE_URL", f"sqlite:///{tmp_path / 'hausruf.sqlite3'}")
+    monkeypatch.setenv("HAUSRUF_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HAUSRUF_MATRIX_HOMESERVER", synapse.url)
+    monkeypatch.setenv("HAUSRUF_MATRIX_USER", hotline_account.user_id)
+    monkeypatch.setenv("HAUSRUF_MATRIX_ACCESS_TOKEN", hotline_account.access_token)
+    monkeypatch.setenv("HAUSRUF_MATRIX_HELPERS_ROOM", room)
+    result = CliRunner().invoke(main, ["matrix", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"signed in to {synapse.url} as {hotline_account.user_id}, device {hotline_account.device_id}",
+        f"helpers' room: {room} joined ({room})",
+        "0 active helpers get offers in Matrix; 0 tenants opted in to their house chat",
+    ]
+    monkeypatch.setenv("HAUSRUF_MATRIX_HELPERS_ROOM", "#nirgends:talblick.test")
+    result = CliRunner().invoke(main, ["matrix", "check"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1].startswith("helpers' room: #nirgends:talblick.test cannot be joined (")
+    assert result.output.splitlines()[1].endswith(f"invite {hotline_account.user_id} to it")
