@@ -225,3 +225,26 @@ def test_when_nobody_in_the_helpers_room_takes_it_staff_are_told_by_sms(app, db,
     assert [m.to_number for m in outbox(db)] == [helpers["jonas"].user_id, helpers["petra"].user_id, helpers_room,
                                                  STAFF]
     assert outbox(db)[-1].body.startswith(f"Hausruf #{task.number} ans Büro: Kein IT-Helfer hat übernommen.")
+
+
+def test_an_encrypted_room_is_reported_not_silently_ignored(app, hotline, synapse, helpers, caplog):
+    from ivr.telephony.matrix.commands import check_matrix
+
+    channel, listener, sessions = hotline
+    listener.run_once(timeout_ms=0)
+    jonas = helpers["jonas"]
+    room = channel.direct_room(jonas.user_id)
+    synapse.api(jonas, "POST", f"/join/{room}", json={})
+    # Jonas's Element switches encryption on and sends an encrypted "ok" the hotline cannot decrypt.
+    synapse.api(jonas, "PUT", f"/rooms/{room}/state/m.room.encryption/",
+                json={"algorithm": "m.megolm.v1.aes-sha2"})
+    synapse.api(jonas, "PUT", f"/rooms/{room}/send/m.room.encrypted/e1",
+                json={"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEn...", "device_id": "JONAS",
+                      "sender_key": "x", "session_id": "y"})
+    with caplog.at_level("WARNING", logger="hausruf.matrix"):
+        assert listener.run_once(timeout_ms=5000) == 0
+    assert f"room {room} is end-to-end encrypted: a helper's message there cannot be read" in caplog.text
+    assert channel.client.is_encrypted(room)
+    lines, ok = check_matrix(listener.client.settings, None, sessions)
+    assert not ok and any(line.startswith(f"room {room}: a helper's encrypted message could not be read")
+                          for line in lines)

@@ -66,11 +66,13 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class SyncBatch:
-    """What one /sync brought: the token to resume from, new messages (oldest first), rooms we are invited to."""
+    """What one /sync brought: the token to resume from, new messages (oldest first), rooms we are invited to,
+    and (room id, sender) of end-to-end encrypted messages we cannot read."""
 
     next_batch: str
     messages: list[ChatMessage]
     invites: list[str]
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 def message_from_event(room_id: str, event: dict[str, Any]) -> ChatMessage | None:
@@ -290,11 +292,27 @@ class MatrixClient:
         response = self._call(self._nio.sync(timeout=timeout_ms, since=since, full_state=since is None),
                               timeout=timeout_ms / 1000 + self.timeout)
         response = self._check(response, SyncResponse, "sync")
-        messages = []
+        messages, unreadable = [], []
         for room_id, joined in response.rooms.join.items():
             for event in joined.timeline.events:
-                message = message_from_event(room_id, getattr(event, "source", {}) or {})
+                source = getattr(event, "source", {}) or {}
+                message = message_from_event(room_id, source)
                 if message is not None:
                     messages.append(message)
+                elif source.get("type") == "m.room.encrypted":
+                    unreadable.append((room_id, source.get("sender", "")))
         messages.sort(key=lambda m: m.timestamp_ms)
-        return SyncBatch(response.next_batch, messages, list(response.rooms.invite))
+        return SyncBatch(response.next_batch, messages, list(response.rooms.invite), unreadable)
+
+    def is_encrypted(self, room_id: str) -> bool:
+        """Whether a room has end-to-end encryption switched on (its m.room.encryption state)."""
+        from nio.responses import RoomGetStateEventResponse
+
+        self.sign_in()
+        found = self._call(self._nio.room_get_state_event(room_id, "m.room.encryption"))
+        if isinstance(found, RoomGetStateEventResponse):
+            return bool(found.content.get("algorithm"))
+        if getattr(found, "status_code", "") == "M_NOT_FOUND":
+            return False
+        self._check(found, RoomGetStateEventResponse, f"reading the encryption state of {room_id}")
+        return False

@@ -44,6 +44,7 @@ def check_matrix(matrix, data_dir, sessions) -> tuple[list[str], bool]:
 
     from ivr.db.models import House, Tenant, Volunteer
     from ivr.telephony.matrix.client import MatrixClient, MatrixError
+    from ivr.telephony.matrix.state import StateStore
 
     lines, ok = [], True
     client = MatrixClient(matrix, data_dir=data_dir)
@@ -62,10 +63,20 @@ def check_matrix(matrix, data_dir, sessions) -> tuple[list[str], bool]:
             tenants = session.scalar(select(func.count()).select_from(Tenant).where(Tenant.house_chat.is_(True)))
         for what, room in rooms:
             try:
-                lines.append(f"{what}: {room} joined ({client.join(room)})")
+                room_id = client.join(room)
             except MatrixError as exc:
                 ok = False
                 lines.append(f"{what}: {room} cannot be joined ({exc}); invite {matrix.user} to it")
+                continue
+            if client.is_encrypted(room_id):
+                ok = False
+                lines.append(f"{what}: {room} is end-to-end encrypted: the hotline cannot read or write it; "
+                             "use an unencrypted room")
+            else:
+                lines.append(f"{what}: {room} joined ({room_id})")
+        for room_id, when in StateStore(sessions).unreadable_rooms().items():
+            ok = False
+            lines.append(f"room {room_id}: a helper's encrypted message could not be read ({when})")
         lines.append(f"{helpers} active helpers get offers in Matrix; {tenants} tenants opted in to their house chat")
     finally:
         client.close()

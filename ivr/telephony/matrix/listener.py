@@ -23,7 +23,7 @@ from ivr.tasks.config import TaskConfig
 from ivr.tasks.inbound import handle_sms
 from ivr.telephony.matrix.channel import MatrixChannel
 from ivr.telephony.matrix.client import ChatMessage, MatrixError
-from ivr.telephony.matrix.state import SYNC_TOKEN, StateStore
+from ivr.telephony.matrix.state import SYNC_TOKEN, UNREADABLE, StateStore
 
 log = logging.getLogger("hausruf.matrix")
 
@@ -74,8 +74,18 @@ class MatrixListener:
                 handled += self.handle(message, answer_to=self.config.helpers_room)
             elif self.channel.direct_room(message.sender, create=False) == message.room_id:
                 handled += self.handle(message, answer_to=None)
+        for room_id, sender in batch.unreadable:
+            if sender != self.client.user_id and (room_id == helpers_room
+                                                  or self.channel.direct_room(sender, create=False) == room_id):
+                self.say_unreadable(room_id)
         self.state.set(SYNC_TOKEN, batch.next_batch)
         return handled
+
+    def say_unreadable(self, room_id: str) -> None:
+        """An encrypted message the hotline cannot read: say so in the log and keep it for `hausruf matrix check`."""
+        log.warning("Matrix: room %s is end-to-end encrypted: a helper's message there cannot be read; switch "
+                    "encryption off for the hotline's rooms (see README, Matrix)", room_id)
+        self.state.set(f"{UNREADABLE}{room_id}", self.clock().isoformat())
 
     def handle(self, message: ChatMessage, answer_to: str | None) -> int:
         """Act on one reply as on an SMS; 1 when something was queued."""

@@ -1,6 +1,6 @@
 """What the Matrix channel keeps in the database between runs (table matrix_state): small keyed values.
 
-"sync_token": where the worker's /sync resumes. In the database rather than a file, so that it is
+"sync_token": where the worker's /sync resumes; "unreadable:!room": an encrypted message came there. In the database rather than a file, so that it is
 backed up with the rest and a second worker machine resumes where the first stopped.
 """
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ivr.db.models import MatrixState
 
 SYNC_TOKEN = "sync_token"
+UNREADABLE = "unreadable:"  # + room id: when the last encrypted message the hotline could not read came
 
 
 class StateStore:
@@ -40,3 +41,11 @@ class StateStore:
                 session.rollback()
                 session.get(MatrixState, key).value = value
                 session.commit()
+
+    def unreadable_rooms(self) -> dict[str, str]:
+        """Rooms where a helper's message could not be read (encrypted), with when it came."""
+        from sqlalchemy import select
+
+        with self.sessions() as session:
+            rows = session.scalars(select(MatrixState).where(MatrixState.key.like(f"{UNREADABLE}%")))
+            return {row.key.removeprefix(UNREADABLE): row.value for row in rows}
