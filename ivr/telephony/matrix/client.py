@@ -277,14 +277,14 @@ class MatrixClient:
         response = self._call(self._nio.get_displayname(user_id))
         return None if isinstance(response, ErrorResponse) else getattr(response, "displayname", None)
 
-    def room_members(self, room_id: str) -> list[str]:
-        """The user ids of a room's joined members."""
+    def room_members(self, room_id: str) -> dict[str, str]:
+        """The joined members of a room: user id -> display name (the user id when they set none)."""
         from nio.responses import JoinedMembersResponse
 
         self.sign_in()
         found = self._check(self._call(self._nio.joined_members(room_id)), JoinedMembersResponse,
                             f"listing members of {room_id}")
-        return [member.user_id for member in found.members]
+        return {member.user_id: member.display_name or member.user_id for member in found.members}
 
     def sync(self, since: str | None, timeout_ms: int = 30000) -> SyncBatch:
         """One /sync: long-polls up to timeout_ms for news after `since` (None: the first sync)."""
