@@ -54,6 +54,8 @@ def check_matrix(matrix, data_dir, sessions) -> tuple[list[str], bool]:
         except MatrixError as exc:
             return [f"cannot sign in to {matrix.homeserver} as {matrix.user}: {exc}"], False
         lines.append(f"signed in to {matrix.homeserver} as {matrix.user}, device {client.device_id}")
+        if client.fingerprint:
+            lines.append(f"end-to-end encryption on; verify this session in Element with the key {client.fingerprint}")
         rooms = [("helpers' room", matrix.helpers_room)] if matrix.helpers_room else []
         with sessions() as session:
             rooms += [(f"house {h.id}", h.chat_room) for h in session.scalars(
@@ -68,10 +70,10 @@ def check_matrix(matrix, data_dir, sessions) -> tuple[list[str], bool]:
                 ok = False
                 lines.append(f"{what}: {room} cannot be joined ({exc}); invite {matrix.user} to it")
                 continue
-            if client.is_encrypted(room_id):
+            if client.is_encrypted(room_id) and not client.encrypted:
                 ok = False
-                lines.append(f"{what}: {room} is end-to-end encrypted: the hotline cannot read or write it; "
-                             "use an unencrypted room")
+                lines.append(f"{what}: {room} is end-to-end encrypted but the hotline has no key store "
+                             "(HAUSRUF_DATA_DIR); it cannot read or write it")
             else:
                 lines.append(f"{what}: {room} joined ({room_id})")
         for room_id, when in StateStore(sessions).unreadable_rooms().items():
