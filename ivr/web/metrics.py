@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 
 from ivr.metrics import CALLS, FALLBACKS, SPEECH_DECISIONS, WEBHOOK_SECONDS
+from ivr.telephony.sip.status import SipCollector
 
 bp = Blueprint("metrics", __name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -65,6 +66,7 @@ def _registry(app: Flask) -> CollectorRegistry:
         for metric in (CALLS, WEBHOOK_SECONDS, FALLBACKS, SPEECH_DECISIONS):
             registry.register(metric)
     registry.register(DatabaseCollector(app))
+    registry.register(SipCollector(app.config["HAUSRUF"].data_dir))  # the SIP line's own process: its status file
     return registry
 
 

@@ -20,7 +20,9 @@ GROCERIES = "+493023125101"  # Frischekorb, the grocery partner serving every to
 STAFF = "+4927150100000"
 WEDNESDAY_10 = "2026-03-04 10:00"  # offices and partners open
 REGISTER_USER, REGISTER_PASSWORD = "hausruf-trunk", "trunk-secret"
+METRICS_TOKEN = "scrape-secret-for-tests"
 CONNECT_TIMEOUT = 5  # the demo flows wait 30 s for a partner; the tests' copy waits this long
+HOTLINE_NUMBER, HOUSING_NUMBER = "+4927150000001", "+4927150000002"  # `make demo` maps them the same way
 
 
 def tone_wav(folder: Path, frequency: int, seconds: int = 120, amplitude: int = 6000) -> Path:
@@ -64,6 +66,10 @@ class Database:
         return self.rows("SELECT t.audience, t.topic, t.state FROM callback_tasks t JOIN calls c ON c.id = t.call_id "
                          "WHERE c.call_sid LIKE ?", call_sid_like)
 
+    def flow_of(self, number: str) -> str:
+        """The flow that answered the latest call from this number."""
+        return self.rows("SELECT flow_name FROM calls WHERE from_number = ? ORDER BY id DESC LIMIT 1", number)[0][0]
+
     def call_of(self, number: str) -> list[tuple]:
         """(call_sid, status, outcome) of the calls from this number, oldest first."""
         return self.rows("SELECT call_sid, status, outcome FROM calls WHERE from_number = ? ORDER BY id", number)
@@ -105,7 +111,8 @@ def line_env(sip_tmp, flows_dir, partner) -> dict[str, str]:
     env = {"HAUSRUF_DATABASE_URL": f"sqlite:///{data / 'hausruf.sqlite3'}", "HAUSRUF_DATA_DIR": str(data),
            "HAUSRUF_FLOWS_DIR": str(flows_dir), "HAUSRUF_STAFF_NUMBER": STAFF, "HAUSRUF_SPEECH": "off",
            "HAUSRUF_SIP_ALLOW": "127.0.0.1", "HAUSRUF_SIP_OUTBOUND_PROXY": f"127.0.0.1:{partner.port}",
-           "HAUSRUF_SIP_RTP_PORTS": "21000-21999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}"}
+           "HAUSRUF_SIP_RTP_PORTS": "21000-21999", "HAUSRUF_QUEUE_URL": f"sqlite:///{data / 'huey.sqlite3'}",
+           "HAUSRUF_NUMBERS": f"{HOTLINE_NUMBER}=hotline,{HOUSING_NUMBER}=wohnen"}
     data.mkdir()
     import_demo(env["HAUSRUF_DATABASE_URL"])
     return env
@@ -197,6 +204,35 @@ def peers():
         peer.stop()
 
 
+def web_get(env: dict[str, str], path: str, **config):
+    """GET a page of a web app sharing the line's data folder and database."""
+    from ivr import create_app
+    from ivr.db import engine_of
+
+    app = create_app({"database_url": env["HAUSRUF_DATABASE_URL"], "data_dir": Path(env["HAUSRUF_DATA_DIR"]),
+                      "flows_dir": Path(env["HAUSRUF_FLOWS_DIR"]), "queue_url": env["HAUSRUF_QUEUE_URL"], **config})
+    try:
+        return app.test_client().get(path, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    finally:
+        engine_of(app).dispose()
+
+
+def web_health(env: dict[str, str]):
+    """GET /healthz of a web app sharing the line's data folder and database."""
+    return web_get(env, "/healthz")
+
+
+def sip_metrics(env: dict[str, str]) -> dict[tuple, float]:
+    """The SIP line's samples in /metrics of a public web app (bearer token), as {(name, labels...): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = web_get(env, "/metrics", public_url="https://hotline.example.org", metrics_token=METRICS_TOKEN)
+    assert response.status_code == 200, response.text
+    return {(sample.name, *sorted(sample.labels.values())): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples
+            if sample.name.startswith("hausruf_sip_")}
+
+
 def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> None:
     """Dial the hotline and wait until the call is up and (with prompt) the first prompt is heard.
 
@@ -208,5 +244,5 @@ def call_established(peer: Baresip, line: HausrufSip, prompt: bool = True) -> No
         wait_for(lambda: loud_seconds(peer.received()) >= 0.5, 20, "the first prompt")
 
 
-__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "STAFF", "WEDNESDAY_10", "call_established",
-           "hausruf", "tone_wav", "wait_for"]
+__all__ = ["CONNECT_TIMEOUT", "Database", "ERIKA", "GROCERIES", "HOTLINE_NUMBER", "HOUSING_NUMBER", "STAFF", "WEDNESDAY_10", "call_established",
+           "hausruf", "sip_metrics", "tone_wav", "wait_for", "web_health"]

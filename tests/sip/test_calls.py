@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.sip.conftest import CONNECT_TIMEOUT, ERIKA, GROCERIES, call_established, tone_wav, wait_for
+from tests.sip.conftest import (CONNECT_TIMEOUT, ERIKA, GROCERIES, HOTLINE_NUMBER, HOUSING_NUMBER, call_established,
+                                sip_metrics, tone_wav, wait_for)
 from tests.sip.peers import dominant_frequency, loud_seconds
 
 
@@ -54,8 +55,22 @@ def test_caller_hangs_up_mid_menu_and_the_record_is_closed(line, database, peers
 
 
 def test_invite_from_an_address_not_allowed_gets_403(line, peers):
+    forbidden = ("hausruf_sip_incoming_calls_total", "forbidden")
+    before = sip_metrics(line.env)[forbidden]
     intruder = peers(ERIKA, codec="PCMA", host="127.0.0.2")
     intruder.dial(line.uri)
     wait_for(lambda: "403" in intruder.log(), 10, "the 403 at the intruder")
     assert not intruder.established()
     assert "403 for INVITE from 127.0.0.2" in line.log()
+    wait_for(lambda: sip_metrics(line.env)[forbidden] == before + 1, 5, "the 403 counted in /metrics")
+
+
+def test_the_called_number_picks_the_flow(line, database, peers):
+    """HAUSRUF_NUMBERS on the SIP line: the number in the To header picks the flow, as Twilio's `To` does."""
+    for called, flow in ((HOUSING_NUMBER, "wohnen"), (HOTLINE_NUMBER, "hotline")):
+        caller = peers(ERIKA, codec="PCMA")
+        caller.dial(line.uri.replace("sip:hotline@", f"sip:{called}@"))
+        wait_for(caller.established, 10, f"the line to answer a call to {called}")
+        wait_for(lambda: loud_seconds(caller.received()) >= 1.0, 20, f"the greeting of {flow}")
+        assert database.flow_of(ERIKA) == flow
+        caller.hangup()

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from speech.simulate import synthesize_pcm
-from tests.sip.conftest import ERIKA, REGISTER_PASSWORD, REGISTER_USER, Database, call_established, wait_for
+from tests.sip.conftest import (ERIKA, REGISTER_PASSWORD, REGISTER_USER, Database, call_established, sip_metrics,
+                               wait_for, web_health)
 from tests.sip.peers import loud_seconds, read_wav, write_wav
 
 TENANTS = ["+493023125301", "+493023125321"]  # Erika Becker's two phones (Lindenhof, demo directory)
@@ -59,14 +60,18 @@ def test_a_spoken_korean_word_books_a_callback_and_the_message_is_recorded_on_th
     assert recording.is_file()
 
 
-def test_registers_with_digest_auth_re_registers_and_says_so_when_it_fails(lines, registrar):
+def test_registers_with_digest_auth_re_registers_and_says_so_when_it_fails(lines, registrar, monkeypatch, tmp_path):
     line = lines["korean"]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # /metrics as under `hausruf serve`
     status_file = Path(line.env["HAUSRUF_DATA_DIR"]) / "sip" / "status.json"
     wait_for(lambda: REGISTER_USER in registrar.registered, 10, "a registration with the right password")
     assert json.loads(status_file.read_text())["registered"] is True
     health = web_health(line.env)
     assert health.json["sip"]["registered"] is True
     assert not [p for p in health.json["problems"] if "SIP" in p]
+    metrics = sip_metrics(line.env)
+    assert metrics[("hausruf_sip_registered",)] == 1 and metrics[("hausruf_sip_registration_status",)] == 200
+    assert metrics[("hausruf_sip_up",)] == 1
     # The registrar grants short leases, so the line registers again; now the password no longer fits.
     registrar.password = "changed-at-the-provider"
     wait_for(lambda: "failed: 403" in line.log(), 15, "the failed re-registration in the log")
@@ -78,20 +83,9 @@ def test_registers_with_digest_auth_re_registers_and_says_so_when_it_fails(lines
     assert health.json["status"] == "degraded" and health.json["sip"]["registration"] == "403 Forbidden"
     assert f"the SIP line is not registered at 127.0.0.1:{registrar.port} (403 Forbidden): no calls come in " \
            "from the trunk" in health.json["problems"]
+    metrics = sip_metrics(line.env)
+    assert metrics[("hausruf_sip_registered",)] == 0 and metrics[("hausruf_sip_registration_status",)] == 403
     registrar.password = REGISTER_PASSWORD
-
-
-def web_health(env: dict[str, str]):
-    """GET /healthz of a web app sharing the line's data folder and database."""
-    from ivr import create_app
-    from ivr.db import engine_of
-
-    app = create_app({"database_url": env["HAUSRUF_DATABASE_URL"], "data_dir": Path(env["HAUSRUF_DATA_DIR"]),
-                      "flows_dir": Path(env["HAUSRUF_FLOWS_DIR"]), "queue_url": env["HAUSRUF_QUEUE_URL"]})
-    try:
-        return app.test_client().get("/healthz")
-    finally:
-        engine_of(app).dispose()
 
 
 def test_database_down_the_caller_hears_the_apology_and_staff_rings(lines, staff_phone, peers):
@@ -105,6 +99,14 @@ def test_database_down_the_caller_hears_the_apology_and_staff_rings(lines, staff
     assert entries[-1]["from"] == ERIKA and entries[-1]["call_sid"].startswith("sip-")
     staff_phone.accept()
     wait_for(lambda: "connected" in line.log(), 10, "the caller to be put through to staff")
+    # Counted for /metrics (here read straight from the line's status file: this line's database is down).
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from ivr.telephony.sip.status import SipCollector
+
+    registry = CollectorRegistry()
+    registry.register(SipCollector(Path(line.env["HAUSRUF_DATA_DIR"])))
+    assert "hausruf_sip_fallbacks_total 1.0" in generate_latest(registry).decode()
     caller.hangup()
 
 
@@ -112,7 +114,7 @@ def test_four_tenants_call_at_once_hear_the_greeting_press_5_and_tasks_are_booke
     """Erika Becker's two phones, twice each, PCMA and PCMU: four is what one `hausruf sip` process holds
     with the pjsua2-python wheel (PJSUA_MAX_CALLS = 4, docs/sip.md); a fifth caller hears busy."""
     callers = [peers(TENANTS[i % 2], codec=("PCMA", "PCMU")[i // 2]) for i in range(4)]
-    before = len(database.tasks_for())
+    before, before_metrics = len(database.tasks_for()), sip_metrics(line.env)
     for caller in callers:
         caller.dial(line.uri)
     for caller in callers:
@@ -120,6 +122,14 @@ def test_four_tenants_call_at_once_hear_the_greeting_press_5_and_tasks_are_booke
     fifth = peers(TENANTS[0], codec="PCMA")
     fifth.dial(line.uri)
     wait_for(lambda: "486 Busy Here" in fifth.log(), 10, "the fifth caller to hear busy")
+    # /metrics (behind its token) tells the operator: four callers on the line, one turned away busy.
+    metrics = wait_for(lambda: (m := sip_metrics(line.env))[("hausruf_sip_incoming_calls_total", "busy")] > 0 and m,
+                       5, "the busy caller in /metrics")
+    assert metrics[("hausruf_sip_calls_active", "caller")] == 4 and metrics[("hausruf_sip_calls_max",)] == 4
+    assert metrics[("hausruf_sip_incoming_calls_total", "busy")] == before_metrics[
+        ("hausruf_sip_incoming_calls_total", "busy")] + 1
+    assert metrics[("hausruf_sip_incoming_calls_total", "answered")] >= before_metrics[
+        ("hausruf_sip_incoming_calls_total", "answered")] + 4
     for caller in callers:
         # The greeting is real speech at the caller's end, not silence.
         wait_for(lambda: loud_seconds(caller.received()) >= 1.5, 20, "the greeting at every caller")

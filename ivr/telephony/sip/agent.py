@@ -32,18 +32,21 @@ import pjsua2 as pj
 from ivr.directory.phones import mask
 from ivr.engine.events import DialFinished, DigitsPressed, NoInput, RecordingFinished, WordsSpoken
 from ivr.telephony.sip.identity import call_sid as make_call_sid
-from ivr.telephony.sip.identity import caller_from_invite
+from ivr.telephony.sip.identity import called_from_invite, caller_from_invite
 from ivr.telephony.sip.listen import MenuListener
 from ivr.telephony.sip.settings import SipSettings, split_host_port
 from ivr.telephony.sip.status import status_path
 from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, RECORD, CallSteps, Plan, wav_seconds
 
 log = logging.getLogger("hausruf.sip")
+pjsip_log = logging.getLogger("hausruf.sip.pjsip")
 
-# The pjsua2-python wheel is built with PJSUA_MAX_CALLS = 4 (pjproject's minimal-size configuration;
-# a larger uaConfig.maxCalls is silently clamped): one process holds four calls, and a caller put
-# through to a partner uses two. Further INVITEs get 486 Busy Here from PJSIP itself, and a connect
-# without a free slot takes the flow's fallback. docs/sip.md says how to serve more calls.
+# Four calls per process is a compile-time limit of the pjsua2-python wheel: since pjproject 2.11
+# (pjsip/pjproject#2654) PJSUA_MAX_CALLS defaults to 4, it sizes the static array pjsua_var.calls, and
+# pjsua_call_subsys_init() clamps uaConfig.maxCalls to it; the wheel's config_site.h does not raise it
+# (measured: maxCalls 32 gives 4 calls, the fifth makeCall fails with PJ_ETOOMANY). A caller put through
+# to a partner uses two. Further INVITEs get 486 Busy Here from PJSIP itself, and a connect without a
+# free slot takes the flow's fallback. docs/sip.md ("Limits") says what more calls would take.
 MAX_CALLS = 4
 POLL_MS = 10
 BUSY_CODES = {486, 600, 603}
@@ -78,6 +81,30 @@ class _FramePort(pj.AudioMediaPort):
 
     def onFrameRequested(self, frame):  # noqa: N802 - we only listen; the port sends nothing
         frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
+
+
+class _LogWriter(pj.LogWriter):
+    """PJSIP's log lines into Python's logging; counts the callers PJSIP itself turned away as busy.
+
+    With mainThreadOnly=True pjsua2 queues lines logged on other threads for the SIP thread, so write()
+    runs there. pjsua2 deletes the writer in libDestroy: the line disowns it (SWIG) so Python does not too.
+    """
+
+    BUSY = "Unable to accept incoming call (too many calls)"  # pjsua_call.c, after its stateless 486
+
+    def __init__(self, line: "SipLine"):
+        super().__init__()
+        self.line = line
+
+    def write(self, entry):
+        message = entry.msg.rstrip()
+        if self.BUSY in message:
+            self.line.counts["busy"] += 1
+            self.line.post(self.line._write_status)
+            log.warning("an INVITE got 486 Busy Here: all %s calls of this line are in use", MAX_CALLS)
+            return
+        pjsip_log.log(logging.ERROR if entry.level <= 1 else logging.INFO if entry.level == 2 else logging.DEBUG,
+                      "%s", message)
 
 
 def _guarded(callback):
@@ -169,11 +196,12 @@ class _Dial:
 class CallSession:
     """One caller on the SIP thread: plays plans, collects keys and words, connects, records."""
 
-    def __init__(self, line: "SipLine", call: _Call, call_sid: str, number: str | None):
+    def __init__(self, line: "SipLine", call: _Call, call_sid: str, number: str | None, called: str | None = None):
         self.line = line
         self.call = call
         self.call_sid = call_sid
         self.number = number
+        self.called = called  # the number that was called: it picks the flow
         self.started = time.monotonic()
         self.media = None
         self.plan: Plan | None = None
@@ -232,7 +260,7 @@ class CallSession:
     def begin(self) -> None:
         """Run the flow's first step on a worker."""
         self.busy = True
-        self.line.submit(self, lambda: self.line.steps.start(self.call_sid, self.number))
+        self.line.submit(self, lambda: self.line.steps.start(self.call_sid, self.number, self.called))
 
     def heard(self, phrase: str, step: int | None) -> None:
         """The listener matched a phrase of the menu at `step` (posted to the SIP thread)."""
@@ -269,6 +297,7 @@ class CallSession:
                 hang_up(self.call)
                 return
             self.busy = True
+            self.line.count_fallback()
             self.line.submit(self, lambda: self.line.steps.fallback(self.call_sid, self.number, str(exc)))
 
     def _played(self, plan: Plan) -> None:
@@ -543,6 +572,9 @@ class SipLine:
         self.sessions: dict[str, CallSession] = {}
         self._doomed: list = []  # Call objects to drop on the next loop, outside their own callbacks
         self.registration = {"registered": None, "code": None, "reason": "not registering"}
+        # Incoming calls since the line started, by what became of them (/metrics, via the status file).
+        self.counts = {"answered": 0, "forbidden": 0, "busy": 0, "failed": 0}
+        self.fallbacks = 0  # steps that failed: apology and staff (or the callback promise)
         self.endpoint = None
         self.accounts: list[_Account] = []
         self.outgoing_account = None
@@ -568,9 +600,15 @@ class SipLine:
             except Exception as exc:  # noqa: BLE001 - never dead air: apology and staff, whatever broke
                 log.exception("call %s: step failed; falling back to staff", session.call_sid)
                 plan = self.steps.fallback(session.call_sid, session.number, str(exc))
+                self.post(self.count_fallback)
             self.post(lambda: session.apply(plan))
 
         session.future = self.pool.submit(run)
+
+    def count_fallback(self) -> None:
+        """A step failed and the caller gets the apology and staff (SIP thread)."""
+        self.fallbacks += 1
+        self._write_status()
 
     def recognizer_factory(self, plan: Plan):
         """A zero-argument factory of the menu's recogniser, or None when its language has no model."""
@@ -591,7 +629,10 @@ class SipLine:
         config.uaConfig.maxCalls = MAX_CALLS
         config.uaConfig.userAgent = "Hausruf"
         config.logConfig.level = 3
-        config.logConfig.consoleLevel = 1 if log.getEffectiveLevel() > logging.DEBUG else 4
+        # Level 2 carries PJSIP's warnings, among them the busy callers counted by the writer.
+        config.logConfig.consoleLevel = 2 if log.getEffectiveLevel() > logging.DEBUG else 4
+        config.logConfig.writer = self.log_writer = _LogWriter(self)
+        self.log_writer.__disown__()  # pjsua2 deletes it in libDestroy
         config.medConfig.clockRate = 8000
         config.medConfig.sndClockRate = 8000
         config.medConfig.channelCount = 1
@@ -716,22 +757,29 @@ class SipLine:
         source = prm.rdata.srcAddress.rsplit(":", 1)[0].strip("[]")
         if not self.sip.trusts(source):
             log.warning("403 for INVITE from %s: not in HAUSRUF_SIP_ALLOW", source)
+            self.counts["forbidden"] += 1
             hang_up(call, 403)
             self._doomed.append(call)
+            self._write_status()
             return
         info = call.getInfo()
         number = caller_from_invite(prm.rdata.wholeMsg, trusted=True)
-        session = CallSession(self, call, make_call_sid(info.callIdString), number)
+        called = called_from_invite(prm.rdata.wholeMsg, self.sip.called_number)
+        session = CallSession(self, call, make_call_sid(info.callIdString), number, called)
         self.sessions[session.call_sid] = session
-        log.info("call %s from %s via %s", session.call_sid, mask(number or ""), source)
+        log.info("call %s from %s to %s via %s", session.call_sid, mask(number or ""), mask(called or ""), source)
         op = pj.CallOpParam()
         op.statusCode = 200
         try:
             call.answer(op)
         except pj.Error as exc:
             log.error("call %s: could not answer: %s", session.call_sid, exc.info())
+            self.counts["failed"] += 1
+            self._write_status()
             return
+        self.counts["answered"] += 1
         session.begin()
+        self._write_status()
 
     def dial_uri(self, number: str) -> str | None:
         """sip:NUMBER@<registrar or outbound proxy>."""
@@ -746,6 +794,7 @@ class SipLine:
             session.port.listener = None
         session.port = session.listener = session.dial = session.player = session.tone = None
         log.info("call %s ended after %s s", session.call_sid, seconds)
+        self._write_status()
 
         def close():
             try:
@@ -791,8 +840,11 @@ class SipLine:
 
     def _write_status(self) -> None:
         """data/sip/status.json: what /healthz tells about the SIP line (ivr.telephony.sip.status)."""
+        legs = sum(len(session.dial.legs) for session in self.sessions.values() if session.dial is not None)
         status = {"pid": os.getpid(), "updated": time.time(), "listen": f"{self.sip.listen_host}:{self.sip.listen_port}",
-                  "registrar": self.sip.registrar, "active_calls": len(self.sessions), **self.registration}
+                  "registrar": self.sip.registrar, "active_calls": len(self.sessions), "outgoing_legs": legs,
+                  "max_calls": MAX_CALLS, "calls": dict(self.counts), "fallbacks": self.fallbacks,
+                  **self.registration}
         try:
             self.status_path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.status_path.with_suffix(".part")

@@ -13,7 +13,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field, replace
 
-from ivr.config import SettingProblem, setting, text
+from ivr.config import SettingProblem, choice, setting, text
 
 DEFAULT_RTP_PORTS = "10000-10999"  # two ports (RTP, RTCP) per call
 
@@ -102,6 +102,9 @@ class SipSettings:
                                          help="FIRST-LAST UDP ports for the calls' audio")
     public_address: str | None = setting("HAUSRUF_SIP_PUBLIC_ADDRESS", ip_address,
                                          help="the public IP address when the server is behind NAT")
+    called_number: str = setting("HAUSRUF_SIP_CALLED_NUMBER", choice("to", "request-uri"), "to",
+                                 help="where the called number (HAUSRUF_NUMBERS) is read: the To header (to) "
+                                      "or the request URI (request-uri)")
     # Resolved when the line starts (sip_start_problems), not read from the environment.
     trusted_networks: tuple = field(default=(), compare=False, repr=False)
 

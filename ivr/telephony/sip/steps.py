@@ -94,10 +94,10 @@ class CallSteps:
                            app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
                            app.extensions.get("hausruf.book_callback"), now=self.clock(), write_lock=lock)
 
-    def start(self, call_sid: str, from_number: str | None) -> Plan:
-        """A call was answered: run the flow to its first wait."""
+    def start(self, call_sid: str, from_number: str | None, to_number: str | None = None) -> Plan:
+        """A call was answered: the called number picks the flow (HAUSRUF_NUMBERS); run it to its first wait."""
         with self.app.app_context():
-            return self.plan(self._handler().start(call_sid, from_number))
+            return self.plan(self._handler().start(call_sid, from_number, to_number))
 
     def event(self, call_sid: str, event: Event, step: int | None, kind: str, detail: str = "") -> Plan:
         """A key, a word, a timeout, a connect or a recording ended: the next step."""
