@@ -465,6 +465,9 @@ class Settings:
     # Privacy (ivr.privacy): retention of personal data, and the key of unguessable URLs.
     retention_days: int = setting("HAUSRUF_RETENTION_DAYS", integer(minimum=1), 90,
                                   help="calls, events, finished tasks, SMS and transcripts are deleted after this many days")
+    audit_retention_days: int = setting("HAUSRUF_AUDIT_RETENTION_DAYS", integer(minimum=1), 365,
+                                        help="staff audit log entries are deleted after this many days (their "
+                                             "details about a task go with the task)")
     secret_key: str | None = setting("HAUSRUF_SECRET_KEY", secret=True,
                                      help="signs the staff console's cookies (serve and demo need it) and keys "
                                           "prompt URLs")

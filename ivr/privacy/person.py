@@ -3,9 +3,12 @@
 What belongs to a number: the directory entry whose phone it is (tenant or volunteer), the calls from
 it or from its tenant, the callback tasks for it (with their history, transcript and recording), every
 SMS to or from it and every SMS about its tasks (an offer to a helper names the caller), the spooled
-missed calls from it, and the rendered prompts that speak its tenant's name. Erasure removes all of
-that here and at the provider (call and message records, recordings), then makes SQLite forget the
-deleted rows (secure_delete, VACUUM, a truncating WAL checkpoint). The log names the number masked.
+missed calls from it, the rendered prompts that speak its tenant's name, the housing line's seekers
+with their answers, the housing projects and partners whose contact it is, and the staff audit
+entries about any of these. Erasure removes all of that here and at the provider (call and message
+records, recordings), anonymises the audit entries (who did what and when stays, whom it concerned
+goes), then makes SQLite forget the deleted rows (secure_delete, VACUUM, a truncating WAL
+checkpoint). The log names the number masked. ivr.privacy.coverage lists every personal column.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage, TaskTransition, Tenant, TenantPhone, Volunteer
+from ivr.db.models import (Call, CallbackTask, CallEvent, Partner, SmsMessage, StaffAuditEntry, TaskTransition, Tenant,
+                           TenantPhone, Volunteer)
 from ivr.directory.phones import PhoneNumberError, mask, normalise
+from ivr.housing.models import HousingProject, HousingSeeker
 
 log = logging.getLogger("hausruf.privacy")
 
@@ -39,6 +45,10 @@ class Holdings:
     calls: list[Call] = field(default_factory=list)
     tasks: list[CallbackTask] = field(default_factory=list)
     sms: list[SmsMessage] = field(default_factory=list)
+    seekers: list[HousingSeeker] = field(default_factory=list)
+    projects: list[HousingProject] = field(default_factory=list)  # whose contact this number is
+    partners: list[Partner] = field(default_factory=list)  # whose line this number is
+    audit: list[StaffAuditEntry] = field(default_factory=list)
 
     @property
     def recording_sids(self) -> list[str]:
@@ -81,7 +91,49 @@ def find_holdings(session: Session, number: str) -> Holdings:
     held.sms = list(session.scalars(select(SmsMessage).where(or_(
         SmsMessage.to_number == number, SmsMessage.from_number == number, SmsMessage.task_id.in_(task_ids),
         SmsMessage.body.contains(national[-8:]))).order_by(SmsMessage.id)))
+    held.seekers = list(session.scalars(select(HousingSeeker).where(or_(
+        HousingSeeker.phone == number, HousingSeeker.call_id.in_(call_ids))).order_by(HousingSeeker.id)))
+    held.projects = list(session.scalars(select(HousingProject).where(HousingProject.contact_phone == number)
+                                         .order_by(HousingProject.id)))
+    held.partners = list(session.scalars(select(Partner).where(Partner.phone == number).order_by(Partner.id)))
+    held.audit = audit_entries(session, held)
     return held
+
+
+def audit_entries(session: Session, held: Holdings) -> list[StaffAuditEntry]:
+    """Staff audit entries about the person: on their directory entries or tasks, or naming them in the detail.
+
+    The console names targets "<kind> <id>" and "task #<number>" (ivr.console.directory, .tasks); an
+    assignment's detail is the helper's id. A detail (e.g. a note) concerns the person when its digits
+    hold their number or it names them ("Frau Becker", "Erika Becker").
+    """
+    targets = ({f"tenants {t.id}" for t in held.tenants} | {f"volunteers {v.id}" for v in held.volunteers}
+               | {f"task #{t.number}" for t in held.tasks}
+               | {f"{kind} {p.id}" for p in held.projects for kind in ("projects", "housing_projects")})
+    helpers = {str(v.id) for v in held.volunteers}
+    digits = _national_digits(held.number)
+    names = [n.casefold() for n in _full_names(held)]
+    found = []
+    for entry in session.scalars(select(StaffAuditEntry).where(or_(
+            StaffAuditEntry.target.in_(targets), StaffAuditEntry.detail != "")).order_by(StaffAuditEntry.id)):
+        detail = entry.detail or ""
+        if (entry.target in targets or (entry.action == "task.assign" and detail in helpers)
+                or digits in re.sub(r"\D", "", detail) or any(name in detail.casefold() for name in names)):
+            found.append(entry)
+    return found
+
+
+def _national_digits(number: str) -> str:
+    """The digits that every written form of the number contains ('+493023125301' -> '3023125301')."""
+    return number[3:] if number.startswith("+49") else number.lstrip("+")
+
+
+def _full_names(held: Holdings) -> list[str]:
+    """Names specific enough to say a text is about this person (a surname alone is not)."""
+    found = [t.salutation for t in held.tenants] + [f"{t.first_name} {t.last_name}" for t in held.tenants]
+    found += [v.name for v in held.volunteers] + [t.caller_name for t in held.tasks]
+    found += [p.contact_name for p in held.projects]
+    return sorted({n.strip() for n in found if n and len(n.strip()) > 4 and " " in n.strip()})
 
 
 def export_person(settings, raw_number: str) -> dict:
@@ -95,6 +147,9 @@ def export_person(settings, raw_number: str) -> dict:
                 "tenants": [_tenant(t) for t in held.tenants],
                 "volunteers": [{"name": v.name, "phone": v.phone, "house": v.house_id, "active": v.active}
                                for v in held.volunteers],
+                "housing_projects": [{"id": p.id, "name": p.name, "contact_name": p.contact_name,
+                                      "contact_phone": p.contact_phone} for p in held.projects],
+                "partners": [{"id": p.id, "name": p.name, "phone": p.phone} for p in held.partners],
             },
             "calls": [_call(c) for c in held.calls],
             "tasks": [_task(t) for t in held.tasks],
@@ -104,7 +159,11 @@ def export_person(settings, raw_number: str) -> dict:
             "recordings": [str(path) for path in _recording_files(settings, held)],
             "spooled_missed_calls": [e for e in _spooled(settings) if e.get("from") == number],
             "rendered_personal_prompts": [str(p) for p in personal_prompt_files(settings, held)],
-            "staff_audit_entries": [],  # the staff console keeps none yet
+            "housing_seekers": [{"phone": h.phone, "answers": h.answers, "matched_projects": h.matched,
+                                 "share_consent": h.share_consent, "created_at": h.created_at,
+                                 "call_sid": h.call.call_sid if h.call else None} for h in held.seekers],
+            "staff_audit_entries": [{"at": e.at, "by": e.actor, "action": e.action, "target": e.target,
+                                     "detail": e.detail} for e in held.audit],
             "chat_messages": [],  # no chat channel yet
         }
     log.info("person export for %s: %d calls, %d tasks, %d SMS", mask(number), len(held.calls), len(held.tasks),
@@ -129,16 +188,30 @@ def erase_person(settings, raw_number: str, keep_directory: bool = False) -> lis
                         execution_options=options)
         session.execute(delete(TaskTransition).where(TaskTransition.task_id.in_(task_ids)), execution_options=options)
         session.execute(delete(CallbackTask).where(CallbackTask.id.in_(task_ids)), execution_options=options)
+        session.execute(delete(HousingSeeker).where(HousingSeeker.id.in_([h.id for h in held.seekers])),
+                        execution_options=options)
         session.execute(delete(CallEvent).where(CallEvent.call_id.in_(call_ids)), execution_options=options)
         session.execute(delete(Call).where(Call.id.in_(call_ids)), execution_options=options)
         done += [f"calls deleted: {len(call_ids)} (with their events)", f"tasks deleted: {len(task_ids)}",
-                 f"SMS deleted: {len(held.sms)}"]
+                 f"SMS deleted: {len(held.sms)}", f"housing seekers deleted: {len(held.seekers)} (with their answers)"]
+        for entry in held.audit:
+            # Who did what and when stays (staff accountability); whom it concerned and what was written goes.
+            entry.target = f"{entry.target.split(' ')[0]} (erased)" if entry.target else ""
+            entry.detail = "(erased)" if entry.detail else ""
+        done.append(f"staff audit entries anonymised: {len(held.audit)} (who, when and what action kept)")
         if keep_directory:
             done.append(f"directory entries kept (--keep-directory): {len(held.tenants) + len(held.volunteers)}")
+            done.append(f"housing project contacts kept (--keep-directory): {len(held.projects)}")
         else:
             for row in held.tenants + held.volunteers:
                 session.delete(row)
+            for project in held.projects:
+                project.contact_name, project.contact_phone = "", ""
             done.append(f"directory entries deleted: {len(held.tenants) + len(held.volunteers)}")
+            done.append(f"housing project contacts blanked: {len(held.projects)} (the projects stay listed)")
+        if held.partners:
+            done.append(f"partner entries kept: {len(held.partners)} (a service's business line; "
+                        "delete the partner in the console if the number is a private person's)")
         session.commit()
         done.append(_forget_deleted_rows(session))
     done.append(f"spooled missed calls removed: {remove_from_spool(settings.data_dir, number)}")
@@ -195,7 +268,7 @@ def _forget_deleted_rows(session: Session) -> str:
         return "database: VACUUM and WAL checkpoint done (no deleted row is left in the files)"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in ("sms_messages", "task_transitions", "callback_tasks", "call_events", "calls", "tenant_phones",
-                      "tenants", "volunteers"):
+                      "tenants", "volunteers", "housing_seekers", "housing_projects", "staff_audit"):
             connection.execute(text(f"VACUUM {table}"))
     return "database: VACUUM done (PostgreSQL: see README on old row versions in WAL and backups)"
 

@@ -1,6 +1,13 @@
 """Retention: calls, call events, finished tasks, SMS and transcripts older than HAUSRUF_RETENTION_DAYS go.
 
 Recordings keep their own, shorter period (HAUSRUF_RECORDING_RETENTION_DAYS, ivr.calls.recordings).
+The housing line's seekers (answers, possibly health data) go after HAUSRUF_RETENTION_DAYS too.
+The staff audit log has its own, longer period (HAUSRUF_AUDIT_RETENTION_DAYS, default 365): it is
+what holds staff accountable for what they did with tenants' data (who closed, reassigned or deleted
+what), and such questions (a complaint, the yearly review) come later than 90 days. So that it does
+not keep personal data longer than the rest, an entry about a task loses its detail (a note may
+name the caller) and its link to the task when the task itself is purged; who, when and what
+action stays until the audit period ends.
 Nothing an open task still needs is touched: tasks not finished (or finished within the period) and
 SMS still waiting in the outbox stay. Every delete is a plain SQL statement with its count, so
 `hausruf purge --dry-run` reports exactly what `hausruf purge` would remove.
@@ -13,15 +20,17 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage, TaskTransition
+from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage, StaffAuditEntry, TaskTransition
+from ivr.housing.models import HousingSeeker
 
 log = logging.getLogger("hausruf.privacy")
 # Tasks in these states are finished for retention: nobody acts on them any more.
 FINISHED_STATES = ("done", "cancelled", "expired")
 PENDING_SMS = ("queued", "sending")
+DEFAULT_AUDIT_RETENTION_DAYS = 365  # ivr.config: HAUSRUF_AUDIT_RETENTION_DAYS
 
 
 @dataclass
@@ -33,6 +42,9 @@ class PurgeReport:
     tasks: int = 0
     task_transitions: int = 0
     sms: int = 0
+    housing_seekers: int = 0
+    audit_entries: int = 0  # older than the audit period: deleted
+    audit_details_cleared: int = 0  # about a task purged now: detail and task link removed
     recordings: int = 0
     personal_prompts: int = 0
 
@@ -40,8 +52,9 @@ class PurgeReport:
         return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self))
 
 
-def purge(session: Session, now: datetime, days: int, dry_run: bool = False) -> PurgeReport:
-    """Delete what is older than days; with dry_run only count. The caller commits (or rolls back)."""
+def purge(session: Session, now: datetime, days: int, dry_run: bool = False,
+          audit_days: int = DEFAULT_AUDIT_RETENTION_DAYS) -> PurgeReport:
+    """Delete what is older than days (the audit log: audit_days); with dry_run only count. The caller commits."""
     cutoff = now - timedelta(days=days)
     # No call lasts days (Twilio ends calls after 4 hours), so age alone decides, whatever status was last stored.
     old_calls = select(Call.id).where(Call.started_at < cutoff)
@@ -60,8 +73,24 @@ def purge(session: Session, now: datetime, days: int, dry_run: bool = False) -> 
         task_transitions=_count(session, select(TaskTransition.id).where(TaskTransition.task_id.in_(old_tasks))),
         sms=_count(session, old_sms),
     )
+    old_seekers = select(HousingSeeker.id).where(HousingSeeker.created_at < cutoff)
+    report.housing_seekers = _count(session, old_seekers)
+    old_audit = select(StaffAuditEntry.id).where(StaffAuditEntry.at < now - timedelta(days=audit_days))
+    report.audit_entries = _count(session, old_audit)
+    # The console names a task "task #<number>" in the audit log (ivr.console.tasks).
+    task_targets = [f"task #{n}" for n in session.scalars(select(CallbackTask.number).where(
+        CallbackTask.id.in_(old_tasks)))]
+    about_old_tasks = select(StaffAuditEntry.id).where(StaffAuditEntry.target.in_(task_targets),
+                                                       StaffAuditEntry.id.not_in(old_audit))
+    report.audit_details_cleared = _count(session, about_old_tasks)
     if dry_run:
         return report
+    options = {"synchronize_session": False}
+    session.execute(delete(HousingSeeker).where(HousingSeeker.id.in_(old_seekers)), execution_options=options)
+    session.execute(delete(StaffAuditEntry).where(StaffAuditEntry.id.in_(old_audit)), execution_options=options)
+    # Task numbers are reused once every task is gone: "(purged)" keeps an old entry off the new task.
+    session.execute(update(StaffAuditEntry).where(StaffAuditEntry.target.in_(task_targets))
+                    .values(target=StaffAuditEntry.target + " (purged)", detail=""), execution_options=options)
     # Children first: both databases cascade, but a SQLite connection with foreign keys off would not.
     session.execute(delete(TaskTransition).where(TaskTransition.task_id.in_(old_tasks)),
                     execution_options={"synchronize_session": False})
@@ -88,7 +117,7 @@ def purge_all(settings, now: datetime, dry_run: bool = False) -> PurgeReport:
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine)() as session:
-            report = purge(session, now, settings.retention_days, dry_run)
+            report = purge(session, now, settings.retention_days, dry_run, settings.audit_retention_days)
             if not dry_run:
                 session.commit()
     finally:

@@ -155,7 +155,7 @@ class Jobs:
 
         now = now or utcnow()
         with self.sessions() as session:
-            report = purge(session, now, self.settings.retention_days)
+            report = purge(session, now, self.settings.retention_days, audit_days=self.settings.audit_retention_days)
             session.commit()
         report.recordings = purge_recordings(self.settings, now)
         report.personal_prompts = purge_personal_prompts(self.settings, now, self.settings.retention_days)
