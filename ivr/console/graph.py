@@ -11,11 +11,14 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from ivr.flows.model import (CallbackNode, ConditionNode, ConnectNode, Flow, GotoNode, HangupNode, MenuNode,
-                             MessageNode, SayNode)
+from ivr.flows.model import (AskNode, CallbackNode, ConditionNode, ConnectNode, Flow, GotoNode, HangupNode,
+                             MatchNode, MenuNode, MessageNode, SayNode, SendDetailsNode)
 
 KIND_NAMES = {SayNode: "Ansage", MenuNode: "Menü", ConnectNode: "Verbinden", CallbackNode: "Rückruf",
-              MessageNode: "Nachricht", ConditionNode: "Bedingung", GotoNode: "Sprung", HangupNode: "Auflegen"}
+              MessageNode: "Nachricht", ConditionNode: "Bedingung", GotoNode: "Sprung", HangupNode: "Auflegen",
+              AskNode: "Frage", MatchNode: "Wohnprojekte suchen", SendDetailsNode: "Angaben per SMS"}
+# Nodes where the caller chooses: drawn like menus.
+CHOOSING = (MenuNode, AskNode)
 GLOBALS_NODE = "_every_menu"
 
 
@@ -34,11 +37,16 @@ class Edge:
 
 
 TEST_NAMES = {"known": "Anrufer bekannt", "house": "Haus", "region": "Ort", "language": "Sprache",
-              "hours": "Zeit", "service_available": "Dienst verfügbar", "service_open": "Dienst geöffnet"}
+              "hours": "Zeit", "service_available": "Dienst verfügbar", "service_open": "Dienst geöffnet",
+              "answer": "Antwort"}
 
 
 def _test_text(branch) -> str:
     value = branch.test.value
+    if branch.test.kind == "answer":  # (answer name, the value or values it must have)
+        name, expected = value
+        shown = expected if isinstance(expected, str) else ", ".join(expected)
+        return f"{TEST_NAMES['answer']} {name}: {shown}"
     if value is True or value is False:
         shown = "ja" if value else "nein"
     else:
@@ -60,6 +68,21 @@ def edges(flow: Flow) -> list[Edge]:
                 add(option.goto, f"{option.key}: {option.label}{spoken}", "option")
             add(node.no_input.then, f"keine Eingabe ({node.no_input.retries}x)", "retry")
             add(node.no_match.then, f"nicht verstanden ({node.no_match.retries}x)", "retry")
+        elif isinstance(node, AskNode):
+            for choice in node.options:
+                word = choice.keywords[0] if choice.keywords else ""
+                spoken = f" / {word}" if word and word.lower() != choice.label.lower() else ""
+                add(node.next, f"{choice.key}: {choice.label}{spoken}", "option")
+            if node.number is not None:
+                add(node.next, f"Zahl {node.number.low} bis {node.number.high}, dann #", "option")
+            add(node.no_input.then, f"keine Eingabe ({node.no_input.retries}x)", "retry")
+            add(node.no_match.then, f"nicht verstanden ({node.no_match.retries}x)", "retry")
+        elif isinstance(node, MatchNode):
+            add(node.found, "passende gefunden", "option")
+            add(node.none, "nichts passt", "option")
+        elif isinstance(node, SendDetailsNode):
+            add(node.next, "SMS geschickt")
+            add(node.no_sms, "keine SMS möglich", "fallback")
         elif isinstance(node, ConnectNode):
             add(node.next, "Gespräch beendet")
             add(node.fallback, "besetzt / keine Antwort", "fallback")
@@ -67,6 +90,8 @@ def edges(flow: Flow) -> list[Edge]:
             add(node.closed, "geschlossen", "fallback")
         elif isinstance(node, (CallbackNode, MessageNode)):
             add(node.next, "weiter")
+            if isinstance(node, CallbackNode) and node.consent:
+                add(node.no_consent, f"ohne Zustimmung ({node.consent})", "fallback")
             if isinstance(node, MessageNode):
                 add(node.no_input, "nichts gesagt", "retry")
         elif isinstance(node, ConditionNode):
@@ -81,23 +106,32 @@ def edges(flow: Flow) -> list[Edge]:
 
 
 def _merged(found: list[Edge]) -> list[Edge]:
-    """Parallel edges of one kind become one (busy, unavailable and closed often share a target)."""
+    """Parallel edges of one kind become one (busy, unavailable and closed often share a target; every choice
+    of a question leads to the next question, one per line)."""
     merged: dict[tuple[str, str, str], Edge] = {}
     for edge in found:
         key = (edge.source, edge.target, "dashed" if edge.kind in ("retry", "fallback", "global") else "solid")
         if key in merged:
-            merged[key] = Edge(edge.source, edge.target, f"{merged[key].label}, {edge.label}", merged[key].kind)
+            joint = "\n" if edge.kind == "option" else ", "
+            merged[key] = Edge(edge.source, edge.target, f"{merged[key].label}{joint}{edge.label}", merged[key].kind)
         else:
             merged[key] = edge
     return list(merged.values())
 
 
 def node_label(flow: Flow, node_id: str) -> str:
-    """'main_menu (Menü)'."""
+    """'main_menu (Menü)'; a question names the answer it stores, a search what it ranks by."""
     if node_id == GLOBALS_NODE:
         return "in jedem Menü"
     node = flow.nodes.get(node_id)
-    return f"{node_id} ({KIND_NAMES.get(type(node), '?')})" if node else node_id
+    if node is None:
+        return node_id
+    label = f"{node_id} ({KIND_NAMES.get(type(node), '?')})"
+    if isinstance(node, AskNode):
+        return f"{label}\nspeichert answers.{node.answer}"
+    if isinstance(node, MatchNode):
+        return f"{label}\nnach " + ", ".join(f"{k}={v}" for k, v in node.criteria.items())
+    return label
 
 
 def mermaid(flow: Flow) -> str:
@@ -106,7 +140,7 @@ def mermaid(flow: Flow) -> str:
     lines = [f"%% {flow.name} ({flow.language}), revision {flow.revision[:12]}", "flowchart TD"]
     for node_id, short in ids.items():
         label = _mermaid_text(node_label(flow, node_id))
-        shape = (f'{short}{{{{"{label}"}}}}' if isinstance(flow.nodes.get(node_id), MenuNode)
+        shape = (f'{short}{{{{"{label}"}}}}' if isinstance(flow.nodes.get(node_id), CHOOSING)
                  else f'{short}(["{label}"])' if node_id == GLOBALS_NODE else f'{short}["{label}"]')
         lines.append(f"    {shape}")
     lines.append(f"    start((Start)) --> {ids[flow.start]}")
@@ -117,7 +151,7 @@ def mermaid(flow: Flow) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;")
+    return text.replace('"', "#quot;").replace("\n", "<br>")
 
 
 def dot(flow: Flow) -> str:
@@ -130,7 +164,7 @@ def dot(flow: Flow) -> str:
              f'  "_start" -> "{_dot_text(flow.start)}";']
     for node_id in [*flow.nodes, GLOBALS_NODE]:
         node = flow.nodes.get(node_id)
-        style = ('shape=box, style="rounded,filled,bold", fillcolor="#fff4d6"' if isinstance(node, MenuNode)
+        style = ('shape=box, style="rounded,filled,bold", fillcolor="#fff4d6"' if isinstance(node, CHOOSING)
                  else 'shape=note, fillcolor="#eeeeee"' if node_id == GLOBALS_NODE else "")
         lines.append(f'  "{_dot_text(node_id)}" [label="{_dot_text(node_label(flow, node_id))}"'
                      f'{", " + style if style else ""}];')
@@ -142,7 +176,7 @@ def dot(flow: Flow) -> str:
 
 
 def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def svg(flow: Flow) -> str:

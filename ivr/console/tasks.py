@@ -12,6 +12,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from ivr.console.audit import record
 from ivr.console.web import _, bp, db_read, db_write, now_utc
 from ivr.db.models import CallbackTask, House, SmsMessage, StaffAuditEntry, Volunteer
+from ivr.housing.models import HousingProject
+from ivr.housing.requests import project_of
 from ivr.tasks.config import TaskConfig
 from ivr.tasks.outbox import queue_sms
 from ivr.tasks.report import age, holder
@@ -86,7 +88,8 @@ def task(number: int):
     history.sort(key=lambda item: (item[0], not (item[1] == "sms" and item[2].direction == "inbound")))
     volunteers = list(db.scalars(select(Volunteer).where(Volunteer.active.is_(True))
                                  .order_by(Volunteer.house_id != (task.house_id or ""), Volunteer.name)))
-    return render_template("console/task.html", title=_("Aufgabe #%(n)s", n=task.number), task=task,
+    project = db.get(HousingProject, project_of(db, task) or "") if task.audience == "project" else None
+    return render_template("console/task.html", title=_("Aufgabe #%(n)s", n=task.number), task=task, project=project,
                            history=history, volunteers=volunteers, allowed=ALLOWED[task.state],
                            state_label=state_label, sms_label=lambda s: _(SMS_LABELS.get(s, s)), holder=holder,
                            has_recording=_recording_path(task) is not None, now=now_utc(), age=age)

@@ -214,7 +214,7 @@ def _local_path(target: str) -> str:
 
 def register(app: Flask) -> None:
     """Import the page modules (they add their routes to bp) and register the blueprint."""
-    from ivr.console import calls, directory, flows, overview, simulator, staff, tasks  # noqa: F401
+    from ivr.console import calls, directory, flows, housing, overview, simulator, staff, tasks  # noqa: F401
 
     @app.context_processor
     def console_helpers():

@@ -18,6 +18,7 @@ from ivr.housing.actions import BookProjectCallback, HousingMatched, SendDetails
 from ivr.housing.models import HousingProject, HousingSeeker
 from ivr.housing.ranking import Project
 from ivr.housing.report import count_demand
+from ivr.housing.requests import offer_key
 from ivr.housing.wording import details_sms, phrase
 from ivr.tasks import escalation
 from ivr.tasks.booking import book_callback, next_number
@@ -99,7 +100,7 @@ def book_project_callback(session: Session, call: Call, action: BookProjectCallb
     task.escalation_level = 1
     # The contact is not a helper who replies by SMS: staff follow up on the task once it expires.
     task.next_step_at = task.created_at + config.expire_after
-    queue_sms(session, project.contact_phone, text, f"project:{task.id}:{project.id}", now, task)
+    queue_sms(session, project.contact_phone, text, offer_key(task.id, project.id), now, task)
     log.info("task #%s booked for the contact of project %s (call %s)", task.number, project.id, call.call_sid)
     return task
 

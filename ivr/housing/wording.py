@@ -25,14 +25,18 @@ PHRASES = {
            "closest": "Am nächsten kommt {name} in {town}, aber {missing}.",
            "and": "und", "sms_head": "Wohnprojekte für Sie:", "sms_contact": "Kontakt",
            "task_topic": "Wohnprojekt {name}: Rückruf",
-           "task_sms": "Hausruf #{n}: Anfrage für {name}. Bitte rufen Sie zurück: Tel. {phone}. Angaben: {answers}",
+           "task_sms": "Hausruf #{n}: Anfrage für {name}. Bitte rufen Sie zurück: Tel. {phone}. "
+                       "Danach: ERLEDIGT {n}, geht nicht: NEIN {n}. Angaben: {answers}",
+           "contact_declined": "Das Wohnprojekt kann nicht zurückrufen.",
            "task_sms_staff": "Hausruf #{n}: Wohnungssuche, bitte zurückrufen: Tel. {phone}. Angaben: {answers}"},
     "en": {"in": "in", "free": {0: "No flat is free now; the waiting list is open.",
                                 1: "One flat is free.", "n": "{n} flats are free."},
            "closest": "The closest is {name} in {town}, but {missing}.",
            "and": "and", "sms_head": "Housing projects for you:", "sms_contact": "Contact",
            "task_topic": "Housing project {name}: call back",
-           "task_sms": "Hausruf #{n}: enquiry for {name}. Please call back: tel. {phone}. Answers: {answers}",
+           "task_sms": "Hausruf #{n}: enquiry for {name}. Please call back: tel. {phone}. "
+                       "Afterwards: DONE {n}, can't: NO {n}. Answers: {answers}",
+           "contact_declined": "The housing project cannot call back.",
            "task_sms_staff": "Hausruf #{n}: housing enquiry, please call back: tel. {phone}. Answers: {answers}"},
 }
 

@@ -11,7 +11,7 @@ from tests.console.conftest import ADMIN, SECRETS, STAFF, csrf_token, login, mak
 
 # A value for every URL variable of the console's routes, so each route is requested for real.
 VALUES = {"kind": "tenants", "key": "1", "number": "1", "call_id": "1", "name": "hotline", "action": "done",
-          "account_id": "1", "lang": "en"}
+          "account_id": "1", "lang": "en", "project_id": "senioren-wg-lindenhof"}
 PUBLIC = {"console.login", "console.static", "console.language"}
 
 
@@ -33,7 +33,9 @@ def test_every_console_route_is_covered(app):
     assert {"console.overview", "console.tasks", "console.task", "console.task_action", "console.calls",
             "console.call", "console.directory", "console.directory_upload", "console.directory_csv",
             "console.directory_delete", "console.flows", "console.flow", "console.flow_card",
-            "console.flow_upload", "console.simulator", "console.staff", "console.logout"} <= endpoints
+            "console.flow_upload", "console.simulator", "console.staff", "console.logout", "console.housing",
+            "console.housing_project", "console.housing_upload", "console.housing_csv",
+            "console.housing_report"} <= endpoints
     assert len(console_routes(app)) >= 30
 
 
@@ -49,7 +51,7 @@ def test_without_login_every_route_redirects_to_login_and_shows_nothing(app, cli
 
 
 def test_the_named_pages_redirect_to_login(client):
-    for path in ("/tasks", "/calls", "/directory", "/flows", "/simulator", "/"):
+    for path in ("/tasks", "/calls", "/directory", "/flows", "/simulator", "/housing", "/housing/report", "/"):
         response = client.get(path)
         assert response.status_code == 303
         assert response.headers["Location"] == f"/login?next={path}"

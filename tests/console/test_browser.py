@@ -103,6 +103,28 @@ def test_directory_upload_with_a_bad_row_shows_file_and_line_and_changes_nothing
     expect(page.get_by_text("Rosa Neumann")).to_have_count(0)
 
 
+def test_housing_projects_page_and_a_bad_projects_file(page, site):
+    sign_in(page, site)
+    page.get_by_role("link", name="Wohnprojekte", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wohnprojekte")
+    row = page.get_by_role("row").filter(has_text="Genossenschaftshaus Talblick-Hof")
+    expect(row).to_contain_text("offen")  # its waiting list; no flat is free
+    expect(row.get_by_role("cell").nth(5)).to_have_text("0")
+    page.get_by_role("link", name="Projekt-Datei hochladen").click()
+    page.get_by_label("Projekt-Datei (.csv oder .yaml)").set_input_files([{
+        "name": "projects.csv", "mimeType": "text/csv",
+        "buffer": "id;name;town;region;contact_phone;kinds;rent_band;phone_text;sms_text\n"
+                  "neu;Neues Haus;Siegen;siegen;0271 5551234;seniors;billig;Hallo.;Hallo.\n".encode()}])
+    page.get_by_role("button", name="Prüfen und speichern").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Nichts wurde gespeichert")
+    expect(alert).to_contain_text("projects.csv:2: field 'rent_band': unknown rent band 'billig'")
+    page.get_by_role("link", name="Wohnprojekte", exact=True).click()
+    expect(page.get_by_text("Neues Haus")).to_have_count(0)
+    page.get_by_role("link", name="Bericht: wonach Anrufer fragen").click()
+    expect(page.get_by_label("Monat")).to_be_visible()
+
+
 def test_the_flow_picture_shows_the_main_menu_options(page, site):
     sign_in(page, site)
     page.get_by_role("link", name="Abläufe", exact=True).click()
@@ -139,7 +161,7 @@ def test_pages_reflow_at_200_percent_zoom_and_english_works(browser, site):
     page = context.new_page()
     sign_in(page, site, ADMIN)
     for path in ("/", "/tasks", "/calls", "/directory", "/directory/tenants/1/edit", "/flows", "/flows/hotline",
-                 "/simulator", "/staff"):
+                 "/simulator", "/staff", "/housing", "/housing/report", "/housing/projects/talblick-hof"):
         page.goto(site.url + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, (path, overflow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import shutil
@@ -36,6 +37,47 @@ def test_hausruf_graph_svg_is_drawn_by_graphviz(tmp_path):
     svg = (tmp_path / "h.svg").read_text()
     assert svg.startswith("<svg") and "main_menu (Menü)" in svg and "1: Einkauf" in svg
     assert CliRunner().invoke(main, ["graph", "nosuchflow"]).exit_code == 1
+
+
+def test_hausruf_graph_wohnen_shows_every_ask_option_and_the_match(tmp_path):
+    from ivr.flows.model import AskNode, MatchNode
+
+    flow = _load("wohnen")
+    result = CliRunner().invoke(main, ["graph", "wohnen"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    ids = {line.split('"')[1].split(" (")[0]: line.strip().split("{{")[0].split("[")[0] for line in lines
+           if line.startswith("    n") and '"' in line and "-->" not in line and "-.->" not in line}
+    asks = [node for node in flow.nodes.values() if isinstance(node, AskNode)]
+    assert len(asks) >= 6
+    for node in asks:
+        edge = next(line for line in lines if line.strip().startswith(f"{ids[node.id]} -->|")
+                    and line.strip().endswith(f"| {ids[node.next]}"))
+        shown = edge.split('|"')[1].split('"|')[0].split("<br>")
+        for choice in node.options:  # every option with its key, on the way to the next question
+            assert any(part.startswith(f"{choice.key}: {choice.label}") for part in shown), (node.id, choice.key)
+        if node.number is not None:
+            assert shown == [f"Zahl {node.number.low} bis {node.number.high}, dann #"]
+        assert f"speichert answers.{node.answer}" in next(line for line in lines if line.strip().startswith(
+            f"{ids[node.id]}{{{{"))
+    match, = [node for node in flow.nodes.values() if isinstance(node, MatchNode)]
+    assert f'{ids[match.id]} -->|"passende gefunden"| {ids[match.found]}' in result.output
+    assert f'{ids[match.id]} -->|"nichts passt"| {ids[match.none]}' in result.output
+    assert f'-->|"Antwort keep: yes"| {ids["found_menu"]}' in result.output
+    # The same in the picture Graphviz draws: each option one line of text.
+    assert CliRunner().invoke(main, ["graph", "wohnen", "--format", "svg", "-o", str(tmp_path / "w.svg")]
+                              ).exit_code == 0
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", (tmp_path / "w.svg").read_text())]
+    for node in asks:
+        for choice in node.options:
+            assert any(t.startswith(f"{choice.key}: {choice.label}") for t in texts), (node.id, choice.key)
+    assert "Zahl 100 bis 5000, dann #" in texts and "nichts passt" in texts
+
+
+def _load(name: str):
+    from ivr.flows.loader import load_flow_file
+
+    return load_flow_file(FLOWS_DIR / f"{name}.yaml")
 
 
 def _flows_app(tmp_path, seed):

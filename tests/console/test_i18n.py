@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from ivr.console import calls, directory, overview, simulator, tasks
+from ivr.console import calls, directory, housing, overview, simulator, tasks
 from ivr.console.i18n import EN, translate
 
 CONSOLE = Path(__file__).resolve().parents[2] / "ivr" / "console"
@@ -23,7 +23,9 @@ def console_texts() -> set[str]:
     for path in (CONSOLE / "templates").rglob("*.html"):
         texts.update(m.group(2) for m in re.finditer(r"_\(\s*([\"'])(.*?)\1", path.read_text(encoding="utf-8"), re.S))
     for table in (tasks.STATE_LABELS, tasks.SMS_LABELS, directory.KIND_LABELS, directory.FIELD_LABELS,
-                  calls.SERVICE_LABELS, calls.EVENT_LABELS, simulator.AUDIENCES, simulator.DIAL_LABELS):
+                  calls.SERVICE_LABELS, calls.EVENT_LABELS, simulator.AUDIENCES, simulator.DIAL_LABELS,
+                  housing.KIND_NAMES, housing.FEATURE_NAMES, housing.RENT_NAMES, housing.REPORT_NAMES,
+                  housing.DIMENSION_NAMES, dict(enumerate(housing.MONTH_NAMES))):
         texts.update(table.values())
     texts.update(label for _limit, label in overview.AGE_BUCKETS)
     return texts
