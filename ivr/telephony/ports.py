@@ -38,8 +38,8 @@ class CallService(Protocol):
 
     provider: str
 
-    def start(self, call_id: str, caller: str | None) -> StepResult:
-        """A new call (or the provider's retry of it): run the flow to its first wait."""
+    def start(self, call_id: str, caller: str | None, called: str | None = None) -> StepResult:
+        """A new call (or the provider's retry of it): run the flow the called number picks to its first wait."""
 
     def deliver(self, call_id: str, event: Event, expected_step: int | None, kind: str, detail: str) -> StepResult:
         """An event of a call in progress; expected_step makes a late or doubled event only repeat the current wait."""
@@ -124,5 +124,9 @@ class MessagingChannel(Protocol):
     def send(self, to: str, body: str, key: str, outbox_id: int | None = None) -> str:
         """Hand one message to the channel; its id there. ChannelError on failure."""
 
-    def recent(self, to: str, limit: int = 50) -> list[SentMessage]:
-        """The newest messages we sent to `to` (look-up after a crash, when not idempotent). ChannelError on failure."""
+    def recent(self, to: str, since: datetime | None = None) -> list[SentMessage]:
+        """Every message we sent to `to` since `since`, newest first (look-up after a crash, when not idempotent).
+
+        All of them, not one page: after a burst to one number the lost message may be older than the newest 50.
+        ChannelError on failure.
+        """

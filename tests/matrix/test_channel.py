@@ -112,7 +112,7 @@ def test_the_router_sends_matrix_addresses_by_matrix_and_others_by_sms(synapse, 
             sent_by_sms.append(to)
             return "SM1"
 
-        def recent(self, to, limit=50):
+        def recent(self, to, since=None):
             return []
 
     helper = synapse.register("lukas")

@@ -56,13 +56,14 @@ class MatrixChannel:
             raise ChannelError(str(exc), code=exc.status, permanent=exc.permanent,
                                maybe_done=not exc.permanent) from exc
 
-    def recent(self, to: str, limit: int = 50) -> list[SentMessage]:
-        """Our newest messages in the room of `to` (not needed for sending: the channel is idempotent)."""
+    def recent(self, to: str, since: datetime | None = None) -> list[SentMessage]:
+        """Our messages in the room of `to` since `since`, newest first (the outbox's look-up after a crash)."""
         try:
             room_id = self.room_for(to, create=False)
             if room_id is None:
                 return []
-            messages = self.client.messages(room_id, limit)
+            since_ms = int(since.timestamp() * 1000) if since else 0
+            messages = self.client.messages(room_id, since_ms=since_ms)
         except MatrixError as exc:
             raise ChannelError(str(exc), code=exc.status, permanent=exc.permanent) from exc
         return [SentMessage(m.event_id, to, m.body, datetime.fromtimestamp(m.timestamp_ms / 1000, timezone.utc))
@@ -125,5 +126,5 @@ class ChannelRouter:
     def send(self, to: str, body: str, key: str, outbox_id: int | None = None) -> str:
         return self._for(to).send(to, body, key, outbox_id)
 
-    def recent(self, to: str, limit: int = 50) -> list[SentMessage]:
-        return self._for(to).recent(to, limit)
+    def recent(self, to: str, since: datetime | None = None) -> list[SentMessage]:
+        return self._for(to).recent(to, since)

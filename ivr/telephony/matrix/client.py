@@ -313,13 +313,24 @@ class MatrixClient:
 
         return self._check(self._call(go()), UploadResponse, f"uploading {filename}").content_uri
 
-    def messages(self, room_id: str, limit: int = 50) -> list[ChatMessage]:
-        """The newest messages of a room, oldest first."""
+    def messages(self, room_id: str, limit: int = 50, since_ms: int | None = None) -> list[ChatMessage]:
+        """The newest messages of a room, oldest first: `limit` of them, or (since_ms) all since then."""
         self.sign_in()
-        found = self._check(self._call(self._nio.room_messages(room_id, start="", limit=limit)),
-                            RoomMessagesResponse, f"reading {room_id}")
-        events = [message_from_event(room_id, event.source) for event in found.chunk]
-        return [message for message in reversed(events) if message is not None]
+        found: list[ChatMessage] = []
+        start = ""
+        while True:
+            page = self._check(self._call(self._nio.room_messages(room_id, start=start, limit=min(limit, 100)
+                                                                  if since_ms is None else 100)),
+                               RoomMessagesResponse, f"reading {room_id}")
+            events = [message_from_event(room_id, event.source) for event in page.chunk]
+            found += [message for message in events if message is not None]
+            oldest = min((event.source.get("origin_server_ts", 0) for event in page.chunk), default=0)
+            if since_ms is None or not page.chunk or not page.end or oldest < since_ms:
+                break
+            start = page.end
+        if since_ms is not None:
+            return [m for m in reversed(found) if m.timestamp_ms >= since_ms]
+        return list(reversed(found[:limit]))
 
     def display_name(self, user_id: str) -> str | None:
         """A user's display name, None when they set none (or the profile cannot be read)."""
