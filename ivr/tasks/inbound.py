@@ -43,6 +43,11 @@ class Sender:
     in_helpers_room: bool = False  # wrote in the helpers' group room, where any helper may take an offered task
 
     @property
+    def via(self) -> str:
+        """How the reply came, for the task's history."""
+        return "in Matrix" if self.number.startswith("@") else "by SMS"
+
+    @property
     def is_staff(self) -> bool:
         return self.volunteer is None and not self.projects
 
@@ -188,12 +193,12 @@ def _act(session: Session, sender: Sender, intent: str, task: CallbackTask, now:
         # expired) may still be reported done by a helper it was offered to, or by the project's contact.
         if not sender.is_staff and not holds and (task.state == "accepted" or task.assigned_volunteer_id):
             return render("elsewhere", lang, task)
-        move(task, "done", sender.actor, "reported done by SMS", now)
+        move(task, "done", sender.actor, f"reported done {sender.via}", now)
         task.next_step_at = None
         return render("done", lang, task)
     if not holds or task.state not in ("offered", "accepted"):
         return render("not_yours", lang, task)
-    move(task, "declined", sender.actor, "declined by SMS", now)
+    move(task, "declined", sender.actor, f"declined {sender.via}", now)
     if _for_contact(session, sender, task):
         # A project has no second contact to ask: the office calls the seeker back.
         escalation.escalate(session, task, now, config, phrase(escalation.STAFF_LANGUAGE, "contact_declined"),
@@ -222,7 +227,7 @@ def _accept(session: Session, sender: Sender, task: CallbackTask, now: datetime,
         holder = task.assigned_volunteer.name if task.assigned_volunteer else "das Büro"
         return render("taken", lang, task, name=holder)
     staff_knew = task.state in ("escalated", "expired")
-    move(task, "accepted", sender.actor, "accepted by SMS", now)
+    move(task, "accepted", sender.actor, f"accepted {sender.via}", now)
     if contact:
         # The project's contact holds it; staff are told if it is not reported done within two reminder
         # periods (a helper gets a reminder after one and staff hear after the second).

@@ -118,7 +118,7 @@ def test_a_call_pressing_5_offers_the_task_by_direct_message_and_ok_n_there_acce
     assert listener.run_once(timeout_ms=5000) == 1
     accepted = only_task(db)
     assert accepted.state == "accepted" and accepted.assigned_volunteer.matrix == jonas.user_id
-    assert accepted.transitions[-1].reason == "accepted by SMS"
+    assert accepted.transitions[-1].reason == "accepted in Matrix"
     send_queued(channel, sessions)
     last = texts_in(synapse, jonas, room)[-1]
     assert last[0] == hotline_account.user_id
