@@ -176,7 +176,8 @@ def export_person(settings, raw_number: str) -> dict:
 def erase_person(settings, raw_number: str, keep_directory: bool = False) -> list[str]:
     """Remove or anonymise everything held about the number; returns what was done, line by line."""
     number = parse_number(raw_number)
-    done: list[str] = []
+    # The spool first: a worker that books spooled calls meanwhile books them before the rows are deleted.
+    done: list[str] = [f"spooled missed calls removed: {remove_from_spool(settings.data_dir, number)}"]
     with _session(settings) as session:
         _secure_delete(session)
         held = find_holdings(session, number)
@@ -216,7 +217,6 @@ def erase_person(settings, raw_number: str, keep_directory: bool = False) -> lis
                         "delete the partner in the console if the number is a private person's)")
         session.commit()
         done.append(_forget_deleted_rows(session))
-    done.append(f"spooled missed calls removed: {remove_from_spool(settings.data_dir, number)}")
     for path in recording_files + prompt_files:
         path.unlink(missing_ok=True)
     done.append(f"local recordings deleted: {len(recording_files)}")
@@ -289,33 +289,41 @@ def personal_prompt_files(settings, held: Holdings) -> list[Path]:
 
 
 def _spooled(settings) -> list[dict]:
-    from ivr.calls.spool import spool_path
+    from ivr.calls.spool import locked
 
     entries = []
-    path = spool_path(settings.data_dir)
-    for candidate in (path, path.with_suffix(".claimed")):
-        if candidate.exists():
-            entries += [json.loads(line) for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with locked(settings.data_dir) as path:
+        for candidate in (path, path.with_suffix(".claimed")):
+            if candidate.exists():
+                entries += [json.loads(line) for line in candidate.read_text(encoding="utf-8").splitlines()
+                            if line.strip()]
     return entries
 
 
 def remove_from_spool(data_dir: Path, number: str) -> int:
-    """Drop the number's lines from the spool files; returns how many went."""
-    from ivr.calls.spool import _lock, spool_path
+    """Drop the number's lines from the spool files; returns how many went.
+
+    Under the spool's lock (ivr.calls.spool.locked), which every append holds too: no line can be
+    appended between the read and the rename, so none is lost. The draft is on disk before the rename.
+    """
+    from ivr.calls.spool import locked
 
     removed = 0
-    path = spool_path(data_dir)
-    with _lock:
+    with locked(data_dir) as path:
         for candidate in (path, path.with_suffix(".claimed")):
             if not candidate.exists():
                 continue
-            lines = candidate.read_text(encoding="utf-8").splitlines()
-            kept = [line for line in lines if line.strip() and json.loads(line).get("from") != number]
-            removed += len([line for line in lines if line.strip()]) - len(kept)
-            if len(kept) != len([line for line in lines if line.strip()]):
-                draft = candidate.with_name(candidate.name + ".erase")
-                draft.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-                os.replace(draft, candidate)
+            lines = [line for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()]
+            kept = [line for line in lines if json.loads(line).get("from") != number]
+            if len(kept) == len(lines):
+                continue
+            removed += len(lines) - len(kept)
+            draft = candidate.with_name(candidate.name + ".erase")
+            with open(draft, "w", encoding="utf-8") as out:
+                out.write("".join(line + "\n" for line in kept))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(draft, candidate)
     return removed
 
 
