@@ -34,6 +34,10 @@ PAGES = [
     ("flow", "/flows/hotline"),
     ("simulator", "/simulator"),
     ("staff", "/staff"),
+    ("housing", "/housing"),
+    ("housing-project", "/housing/projects/mehrgenerationen-siegen"),
+    ("housing-upload", "/housing/upload"),
+    ("housing-report", "/housing/report?month=2026-03"),
 ]
 
 
@@ -50,12 +54,37 @@ def place_calls(site: ConsoleSite) -> None:
     call.hang_up(9)
 
 
+def worker_and_demand(site: ConsoleSite) -> None:
+    """A worker that has just run (the overview would say it never did), and a month of housing-line demand."""
+    from datetime import datetime, timezone
+
+    from ivr.db import make_engine, session_factory
+    from ivr.db.models import WorkerHeartbeat
+    from ivr.housing.ranking import Seeker
+    from ivr.housing.report import count_demand
+
+    engine = make_engine(site.env["HAUSRUF_DATABASE_URL"])
+    try:
+        with session_factory(engine).begin() as session:
+            session.add(WorkerHeartbeat(name="hausruf-demo:1", ran_at=datetime.now(timezone.utc)))
+            march = datetime(2026, 3, 15, tzinfo=timezone.utc)
+            seekers = ([(Seeker(region="siegen", needs=frozenset({"step_free"}), budget="medium"), True)] * 9
+                       + [(Seeker(region="siegen", kind="seniors", budget="low"), True)] * 6
+                       + [(Seeker(region="netphen", needs=frozenset({"care"}), budget="low"), False)] * 7
+                       + [(Seeker(region="kreuztal", budget="high"), False)] * 2)
+            for seeker, matched in seekers:
+                count_demand(session, march, seeker, matched)
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hausruf-screens-") as folder:
         site = ConsoleSite(Path(folder)).start()
         try:
             place_calls(site)
+            worker_and_demand(site)
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
                 page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="de-DE")

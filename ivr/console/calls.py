@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import selectinload
 
-from ivr.console.web import _, bp, db_read, now_utc
+from ivr.console.web import _, bp, db_read, local_time, now_utc
 from ivr.db.models import Call, CallEvent, Tenant
 from ivr.directory.phones import mask
 
@@ -100,6 +100,6 @@ def call(call_id: int):
     if call is None:
         abort(404)
     tenant: Tenant | None = call.tenant
-    return render_template("console/call.html", title=_("Anruf %(id)s", id=call.id), call=call, tenant=tenant,
+    return render_template("console/call.html", title=_("Anruf vom %(when)s", when=local_time(call.started_at)), call=call, tenant=tenant,
                            events=call.events, describe=describe_outcome, number=shown_number,
                            event_label=lambda kind: _(EVENT_LABELS.get(kind, kind)))

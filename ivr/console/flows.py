@@ -17,7 +17,7 @@ from ivr.console.audit import record
 from ivr.console.card import CardError, card_for, card_pdf
 from ivr.console.graph import GraphvizMissing, mermaid, svg
 from ivr.console.web import _, admin_required, bp, db_read, db_write, now_utc
-from ivr.db.models import FlowRevision, House
+from ivr.db.models import FlowRevision, FlowServerLoad, House
 from ivr.flows.loader import FLOW_SUFFIXES
 from ivr.flows.problems import ERROR
 
@@ -42,12 +42,24 @@ def flows():
     """Every loaded flow with its file, current revision and problems; the revisions stored for each."""
     flowset = _live().current()
     db = db_read()
-    revisions = list(db.scalars(select(FlowRevision).order_by(FlowRevision.first_seen_at.desc())))
+    revisions = list(db.scalars(select(FlowRevision).order_by(FlowRevision.loaded_at.desc())))
     by_key: dict[tuple[str, str], list[FlowRevision]] = {}
     for revision in revisions:
         by_key.setdefault((revision.name, revision.language), []).append(revision)
     return render_template("console/flows.html", title=_("Abläufe"), flows=flowset.flows(),
-                           problems=flowset.problems, revisions=by_key, ERROR=ERROR, shown_path=_shown_path)
+                           problems=flowset.problems, revisions=by_key, servers=_server_loads(db), ERROR=ERROR,
+                           shown_path=_shown_path)
+
+
+def _server_loads(db, flow=None) -> dict[tuple[str, str], list[FlowServerLoad]]:
+    """What each server process serves, by (name, language), most recently reported first."""
+    query = select(FlowServerLoad).order_by(FlowServerLoad.seen_at.desc(), FlowServerLoad.server)
+    if flow is not None:
+        query = query.where(FlowServerLoad.name == flow.name, FlowServerLoad.language == flow.language)
+    found: dict[tuple[str, str], list[FlowServerLoad]] = {}
+    for load in db.scalars(query):
+        found.setdefault((load.name, load.language), []).append(load)
+    return found
 
 
 @bp.get("/flows/<name>")
@@ -62,12 +74,13 @@ def flow(name: str):
         picture, picture_error = None, str(exc)
     revisions = list(db.scalars(select(FlowRevision).where(FlowRevision.name == flow.name,
                                                            FlowRevision.language == flow.language)
-                                .order_by(FlowRevision.first_seen_at.desc())))
+                                .order_by(FlowRevision.loaded_at.desc())))
     problems = [p for p in _live().current().problems if Path(p.path).name == Path(flow.where.path).name]
     houses = list(db.scalars(select(House).order_by(House.name)))
     return render_template("console/flow.html", title=_("Ablauf %(name)s", name=f"{flow.name} ({flow.language})"),
                            flow=flow, picture=picture, picture_error=picture_error, mermaid=mermaid(flow),
-                           revisions=revisions, problems=problems, houses=houses, shown_path=_shown_path)
+                           revisions=revisions, problems=problems, houses=houses, shown_path=_shown_path,
+                           servers=_server_loads(db, flow).get((flow.name, flow.language), []))
 
 
 @bp.get("/flows/<name>/graph.svg")

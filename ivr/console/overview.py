@@ -9,13 +9,14 @@ from flask import current_app, render_template
 from sqlalchemy import func, or_, select
 
 from ivr.calls.spool import spool_path
-from ivr.console.web import _, bp, db_read, now_utc
+from ivr.console.web import _, bp, db_read, local_time, now_utc
+from ivr.console.workers import FORGET_AFTER, worker_machines
 from ivr.db.models import Call, CallbackTask, SmsMessage
 from ivr.tasks.states import ACTIVE
 
 AGE_BUCKETS = ((timedelta(hours=1), "unter 1 Stunde"), (timedelta(hours=24), "1 bis 24 Stunden"),
                (timedelta(days=3), "1 bis 3 Tage"), (None, "älter als 3 Tage"))
-WORKER_LATE = timedelta(minutes=5)  # the worker sweeps every minute; this late, it is not running
+WORKER_LATE = timedelta(minutes=5)  # the worker sweeps every minute; this late, a job is overdue
 
 
 @bp.get("/")
@@ -55,16 +56,7 @@ def attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
     if failed:
         items.append(("error", _("%(n)s SMS konnten in den letzten 7 Tagen nicht zugestellt werden.", n=failed),
                       url_for("console.tasks", show="sms_failed")))
-    late = now - WORKER_LATE
-    waiting_sms = db.scalar(select(func.count()).select_from(SmsMessage).where(
-        SmsMessage.status == "queued", or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= late),
-        SmsMessage.created_at <= late))
-    overdue = db.scalar(select(func.count()).select_from(CallbackTask).where(
-        CallbackTask.next_step_at <= late, CallbackTask.state.in_(ACTIVE)))
-    if waiting_sms or overdue:
-        items.append(("error", _("Der Hintergrunddienst (hausruf worker) scheint nicht zu laufen: %(sms)s SMS "
-                                 "warten und %(steps)s Aufgaben-Schritte sind seit über 5 Minuten fällig.",
-                                 sms=waiting_sms, steps=overdue), None))
+    items += worker_attention(db, now)
     missed = spooled_calls(current_app.config["HAUSRUF"].data_dir)
     if missed:
         items.append(("warning", _("%(n)s verpasste Anrufe warten im Zwischenspeicher (die Datenbank war nicht "
@@ -76,6 +68,53 @@ def attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
         items.append(("warning", _("%(n)s Aufgaben warten auf das Büro (eskaliert oder abgelaufen).", n=escalated),
                       url_for("console.tasks", state="staff")))
     return items
+
+
+def worker_attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
+    """The worker from its heartbeats: never ran, stopped (since when), stopped on one machine, or behind."""
+    stale = timedelta(minutes=current_app.config["HAUSRUF"].worker_stale_minutes)
+    machines = worker_machines(db, now, stale)
+    consequence = _("Solange gehen keine SMS hinaus, und Rückruf-Aufgaben werden nicht weitergegeben.")
+    if not machines:
+        return [("error", _("Der Hintergrunddienst (hausruf worker) ist noch nie gelaufen.") + " " + consequence
+                 + " " + _("Bitte sagen Sie Ihrer IT Bescheid."), None)]
+    if not any(m.running for m in machines):
+        last = machines[0].last_ran_at
+        return [("error", _("Der Hintergrunddienst (hausruf worker) ist gestoppt: Er lief zuletzt am %(when)s "
+                            "(%(ago)s).", when=_when(last), ago=ago(now - last)) + " " + consequence
+                 + " " + _("Bitte sagen Sie Ihrer IT Bescheid."), None)]
+    items = [("warning", _("Der Hintergrunddienst auf dem Rechner %(host)s ist gestoppt: Er lief dort zuletzt am "
+                           "%(when)s (%(ago)s). Auf den anderen Rechnern läuft er weiter.", host=m.host,
+                           when=_when(m.last_ran_at), ago=ago(now - m.last_ran_at)), None)
+             for m in machines if not m.running and now - m.last_ran_at <= FORGET_AFTER]
+    late = now - WORKER_LATE
+    waiting_sms = db.scalar(select(func.count()).select_from(SmsMessage).where(
+        SmsMessage.status == "queued", or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= late),
+        SmsMessage.created_at <= late))
+    overdue = db.scalar(select(func.count()).select_from(CallbackTask).where(
+        CallbackTask.next_step_at <= late, CallbackTask.state.in_(ACTIVE)))
+    if waiting_sms or overdue:
+        items.append(("error", _("Der Hintergrunddienst läuft, kommt aber nicht nach: %(sms)s SMS warten und "
+                                 "%(steps)s Aufgaben-Schritte sind seit über 5 Minuten fällig.",
+                                 sms=waiting_sms, steps=overdue), None))
+    return items
+
+
+def _when(moment: datetime) -> str:
+    """'04.03.2026 um 09:48 Uhr' in the cooperative's time zone."""
+    return local_time(moment, _("%d.%m.%Y um %H:%M Uhr"))
+
+
+def ago(delta: timedelta) -> str:
+    """'vor 12 Minuten', 'vor 3 Stunden', 'vor 2 Tagen'."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 2:
+        return _("vor einer Minute")
+    if minutes < 120:
+        return _("vor %(n)s Minuten", n=minutes)
+    if minutes < 48 * 60:
+        return _("vor %(n)s Stunden", n=minutes // 60)
+    return _("vor %(n)s Tagen", n=minutes // (24 * 60))
 
 
 def spooled_calls(data_dir) -> int:

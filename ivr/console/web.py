@@ -117,7 +117,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_path)
     if request.method == "GET":
-        return render_template("console/login.html", next=next_path)
+        return render_template("console/login.html", title=_("Anmelden"), next=next_path)
     email = request.form.get("email", "")
     password = request.form.get("password", "")
     db = get_session()
@@ -127,7 +127,7 @@ def login():
     if wait:
         log.warning("sign-in for %s from %s refused: too many wrong passwords (wait %s s)",
                     accounts.mask_email(email), address, wait)
-        return render_template("console/login.html", next=next_path, email=email,
+        return render_template("console/login.html", title=_("Anmelden"), next=next_path, email=email,
                                error=_("Zu viele falsche Versuche. Bitte warten Sie %(minutes)s Minute(n) "
                                        "und versuchen Sie es dann noch einmal.",
                                        minutes=max(1, round(wait / 60)))), 429
@@ -136,7 +136,7 @@ def login():
         throttle.record_failure(db, email, address, now, accounts.mask_email(email))
         db.commit()
         log.warning("wrong password or unknown account %s from %s", accounts.mask_email(email), address)
-        return render_template("console/login.html", next=next_path, email=email,
+        return render_template("console/login.html", title=_("Anmelden"), next=next_path, email=email,
                                error=_("E-Mail-Adresse oder Passwort stimmt nicht.")), 401
     user = ConsoleUser(account)
     session.clear()

@@ -229,6 +229,19 @@ class WorkerHeartbeat(Base):
     ran_at: Mapped[datetime]
 
 
+class FlowServerLoad(Base):
+    """Which revision of a flow one server process serves and since when (the console's /flows lists them)."""
+
+    __tablename__ = "flow_server_loads"
+
+    server: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime]  # when this server began serving the revision
+    seen_at: Mapped[datetime]  # when it last said so (ivr/flows/revisions.py: at most once a minute)
+
+
 class CallbackTask(Base):
     """A request to call someone back; `number` is the short public number used in SMS replies."""
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,9 +60,10 @@ class FlowSet:
     never loaded (it started before a restart, or in another server) is read back from there.
     """
 
-    def __init__(self, directory: str | Path, archive: RevisionArchive | None = None):
+    def __init__(self, directory: str | Path, archive: RevisionArchive | None = None, server: str | None = None):
         self.directory = Path(directory)
         self.archive = archive
+        self.server = server  # how this process is named in the archive's list of servers; default host:pid
         self.problems: list[Problem] = []
         self.files: dict[str, FlowFile] = {}
         self._by_path: dict[str, Flow] = {}  # the last good flow of each file
@@ -69,6 +72,7 @@ class FlowSet:
         self._pending: dict[str, Load] = {}  # loads the archive has not recorded yet (database down)
         self._stored: dict[tuple[str, str], StoredRevision] = {}  # the archive's current revisions, last seen
         self._lock = threading.RLock()  # one reload at a time; readers see whole dicts swapped in
+        self._reported: tuple[dict[tuple[str, str], str], datetime] | None = None  # last told the archive
 
     @classmethod
     def load(cls, directory: str | Path) -> "FlowSet":
@@ -146,7 +150,17 @@ class FlowSet:
             if flow is not None:
                 current[state.key] = flow
         self._current = current
+        self._report_serving()
         return True
+
+    def _report_serving(self) -> None:
+        """Tell the archive which revisions this process serves: at once when they change, else once a minute."""
+        serving = {key: flow.revision for key, flow in self._current.items()}
+        now = datetime.now(timezone.utc)
+        if self._reported is not None and self._reported[0] == serving and now - self._reported[1] < REPORT_EVERY:
+            return
+        if self.archive.report_serving(self.server or server_name(), serving, now):
+            self._reported = (serving, now)
 
     @property
     def unsaved(self) -> bool:
@@ -217,6 +231,14 @@ class FlowSet:
             found.append(FlowStatus(state.path, state.key, serving, state.flow.revision if state.flow else None,
                                     state.problems, note, loaded_at))
         return found
+
+
+REPORT_EVERY = timedelta(minutes=1)
+
+
+def server_name() -> str:
+    """This server process as the console names it: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 def _modified_at(path: Path) -> datetime:

@@ -23,19 +23,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.models import FlowRevision
+from ivr.db.models import FlowRevision, FlowServerLoad
 from ivr.db.types import utcnow
 from ivr.flows.loader import parse_flow_text
 from ivr.flows.model import Flow
 
 log = logging.getLogger("hausruf.flows")
+
+FORGET_SERVER_AFTER = timedelta(days=1)  # a server process silent this long has stopped (a restart, a crash)
 
 # INSERT ... ON CONFLICT DO NOTHING: two servers starting at once store one revision once, neither fails.
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -143,6 +145,42 @@ class RevisionArchive:
         """The revision every server serves, by (name, language); None if the database failed."""
         found = self.stored()
         return None if found is None else current_of(found)
+
+    def report_serving(self, server: str, serving: dict[tuple[str, str], str], now: datetime) -> bool:
+        """Note which revision this server process serves of each flow: a changed one as loaded now, the
+        others as still served; forget processes silent for a day. False if the database failed."""
+        try:
+            with self.sessions.begin() as session:
+                rows = {(r.name, r.language): r for r in session.scalars(
+                    select(FlowServerLoad).where(FlowServerLoad.server == server))}
+                for (name, language), revision in serving.items():
+                    row = rows.pop((name, language), None)
+                    if row is None:
+                        session.add(FlowServerLoad(server=server, name=name, language=language, revision=revision,
+                                                   loaded_at=now, seen_at=now))
+                        continue
+                    if row.revision != revision:
+                        row.revision, row.loaded_at = revision, now
+                    row.seen_at = now
+                for row in rows.values():  # a flow this server no longer has
+                    session.delete(row)
+                session.execute(delete(FlowServerLoad).where(FlowServerLoad.seen_at < now - FORGET_SERVER_AFTER))
+        except SQLAlchemyError as exc:
+            log.error("could not note the flows this server serves (will try again): %s", _first_line(exc))
+            return False
+        return True
+
+    def server_loads(self) -> list[FlowServerLoad] | None:
+        """What every server process said it serves, by flow and server; None if the database failed."""
+        try:
+            with self.readers() as session:
+                rows = list(session.scalars(select(FlowServerLoad).order_by(
+                    FlowServerLoad.name, FlowServerLoad.language, FlowServerLoad.server)))
+                session.expunge_all()
+                return rows
+        except SQLAlchemyError as exc:
+            log.error("could not read which flows the servers serve: %s", _first_line(exc))
+            return None
 
     def fetch(self, revision: str) -> Flow | None:
         """The flow of a stored revision, rebuilt from its text; None if unknown or unreadable."""

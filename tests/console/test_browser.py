@@ -57,6 +57,7 @@ def test_login_by_keyboard_wrong_password_and_logout(page, site):
     expect(page.get_by_role("alert")).to_have_text("E-Mail-Adresse oder Passwort stimmt nicht.")
     # Keyboard only: the e-mail field has focus, Tab reaches the password, Enter signs in.
     page.goto(site.url + "/login?next=/tasks")
+    expect(page.get_by_label("E-Mail-Adresse")).to_be_focused()  # autofocus; typing before it loses letters
     page.keyboard.type(STAFF[0])
     page.keyboard.press("Tab")
     page.keyboard.type(STAFF[1])
@@ -169,4 +170,102 @@ def test_pages_reflow_at_200_percent_zoom_and_english_works(browser, site):
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tasks")
     expect(page.get_by_role("link", name="Directory")).to_be_visible()
+    context.close()
+
+
+# Run in the page: what a screen reader or a keyboard user would miss (no axe-core: nothing is downloaded).
+A11Y_CHECK = """() => {
+  const problems = [];
+  const describe = el => el.outerHTML.slice(0, 120);
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden') continue;
+    const named = el.labels.length > 0 || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+    if (!named) problems.push('field without a label: ' + describe(el));
+  }
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.hasAttribute('alt')) problems.push('image without alt text: ' + describe(img));
+  }
+  for (const svg of document.querySelectorAll('svg')) {
+    const labelled = svg.closest('[aria-labelledby], [aria-label], [aria-hidden="true"]');
+    if (!labelled) problems.push('picture without a name: ' + describe(svg));
+  }
+  // Contrast of every piece of text against the background it sits on (WCAG 1.4.3: 4.5, large text 3).
+  const rgb = text => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => {
+    const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = el => {
+    for (let node = el; node; node = node.parentElement) {
+      const color = rgb(getComputedStyle(node).backgroundColor);
+      if (color.length === 3 || (color.length === 4 && color[3] > 0.5)) return color.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(el) || el.closest('svg, option, .skip')) continue;
+    seen.add(el);
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none' || el.getClientRects().length === 0) continue;
+    const fg = luminance(rgb(style.color)), bg = luminance(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < needed) problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ${describe(el)}`);
+  }
+  return problems;
+}"""
+
+FOCUS_CHECK = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  // The outline against the page around it: 3:1 at least (WCAG 1.4.11, non-text contrast).
+  const rgb = text => (text.match(/[\\d.]+/g) || []).map(Number).slice(0, 3);
+  const luminance = ([r, g, b]) => {
+    const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  let around = [255, 255, 255];
+  for (let node = el.parentElement; node; node = node.parentElement) {
+    const color = (getComputedStyle(node).backgroundColor.match(/[\\d.]+/g) || []).map(Number);
+    if (color.length === 3 || (color.length === 4 && color[3] > 0.5)) { around = color.slice(0, 3); break; }
+  }
+  const a = luminance(rgb(style.outlineColor)), b = luminance(around);
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  return outlined && ratio >= 3 ? '' : `${el.outerHTML.slice(0, 100)} (outline ${style.outlineWidth} ${style.outlineColor}, contrast ${ratio.toFixed(2)})`;
+}"""
+
+A11Y_PAGES = ("/", "/tasks", "/tasks/1", "/calls", "/directory", "/directory/tenants/1", "/directory/tenants/1/edit",
+              "/directory/upload", "/flows", "/flows/hotline", "/flows/upload", "/simulator", "/staff", "/housing",
+              "/housing/projects/talblick-hof", "/housing/upload", "/housing/report")
+
+
+def test_labels_alt_texts_contrast_and_visible_focus_on_every_page(browser, site):
+    site.twilio.call(ERIKA).press("5")  # a task and a call, so their pages have content
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE")
+    page = context.new_page()
+    page.goto(site.url + "/login")
+    pages = {"/login": page.evaluate(A11Y_CHECK)}
+    sign_in(page, site, ADMIN)
+    for path in A11Y_PAGES:
+        page.goto(site.url + path)
+        pages[path] = page.evaluate(A11Y_CHECK)
+    assert {path: problems for path, problems in pages.items() if problems} == {}
+    # Every place the keyboard reaches shows where it is (a 3 px outline), through the whole page.
+    for path in ("/", "/tasks/1", "/directory/tenants/1/edit", "/flows/hotline", "/simulator", "/housing"):
+        page.goto(site.url + path)
+        unseen = set()
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            found = page.evaluate(FOCUS_CHECK)
+            if found is None:
+                break  # back at the start of the page
+            if found:
+                unseen.add(found)
+        assert unseen == set(), (path, unseen)
     context.close()

@@ -128,6 +128,50 @@ def test_flow_pages_and_upload_through_the_checker(tmp_path, seed):
     engine_of(app).dispose()
 
 
+def test_flows_show_which_revision_each_server_serves_and_since_when(tmp_path, seed):
+    from ivr.db import EXTENSION, READ_EXTENSION
+    from ivr.flows.flowset import FlowSet, server_name
+    from ivr.flows.revisions import RevisionArchive
+    from tests.console.conftest import ADMIN, login
+
+    app, flows = _flows_app(tmp_path, seed)
+    client = app.test_client()
+    login(client, ADMIN)
+    first = app.extensions["hausruf.flows"].current().get("hotline", "de").revision
+
+    def servers() -> list[list[str]]:
+        page = client.get("/flows/hotline").get_data(as_text=True)
+        table = page.split('id="h-servers"')[1].split("</table>")[0]
+        return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr><td>.*?</tr>", table)]
+
+    this = server_name()
+    assert [(row[0], row[1]) for row in servers()] == [(this, f"<code>{first[:12]}</code>")]
+    # A second server process on the same database, with its own copy of the flows folder.
+    other_folder = tmp_path / "other-flows"
+    shutil.copytree(flows, other_folder)
+    other = FlowSet(other_folder, RevisionArchive(app.extensions[EXTENSION], app.extensions[READ_EXTENSION]),
+                    server="server-b:812")
+    other.reload()
+    assert {row[0]: row[1] for row in servers()} == {this: f"<code>{first[:12]}</code>",
+                                                    "server-b:812": f"<code>{first[:12]}</code>"}
+    # An upload on this server: it serves the new revision at once; the other one until it looks again.
+    edited = (flows / "hotline.yaml").read_text().replace("Das habe ich leider nicht verstanden.", "Wie bitte?")
+    assert _upload(client, "hotline.yaml", edited).status_code == 303
+    second = app.extensions["hausruf.flows"].current().get("hotline", "de").revision
+    shown = {row[0]: row for row in servers()}
+    assert shown[this][1] == f"<code>{second[:12]}</code>"
+    assert shown["server-b:812"][1] == f"<code>{first[:12]}</code> <strong>(andere Fassung)</strong>"
+    other.sync()  # the other server sees the newer revision in the database and serves it
+    shown = {row[0]: row for row in servers()}
+    assert shown["server-b:812"][1] == f"<code>{second[:12]}</code>"
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", shown["server-b:812"][2])  # loaded at, local time
+    listing = client.get("/flows").get_data(as_text=True)
+    assert f"server-b:812: <code>{second[:12]}</code>, seit" in listing and "geladen am" in listing
+    page = client.get("/flows/hotline").get_data(as_text=True)
+    assert "Zuletzt geladen" in page and "Zuerst gesehen" in page
+    engine_of(app).dispose()
+
+
 def _pdf(data: bytes) -> tuple[str, set[float]]:
     """The PDF's text and every font size used."""
     sizes: set[float] = set()

@@ -1,7 +1,7 @@
 """The Matrix chat: helpers' Matrix IDs, houses' chat rooms, tenants' opt-in, and the channel's state.
 
-Revision ID: 0009_matrix_chat
-Revises: 0007_staff_accounts
+Revision ID: 0010_matrix_chat
+Revises: 0009_flow_server_loads
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_matrix_chat"
-down_revision = "0007_staff_accounts"
+revision = "0010_matrix_chat"
+down_revision = "0009_flow_server_loads"
 branch_labels = None
 depends_on = None
 
