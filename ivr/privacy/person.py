@@ -364,6 +364,7 @@ def _call(call: Call) -> dict:
     return {"call_sid": call.call_sid, "from": call.from_number, "started_at": call.started_at,
             "ended_at": call.ended_at, "duration_seconds": call.duration_seconds, "status": call.status,
             "outcome": call.outcome, "flow": call.flow_name,
+            "answers": (call.state or {}).get("answers", {}),  # what the call's questions stored (housing line)
             "events": [{"at": e.at, "kind": e.kind, "node": e.node, "detail": e.detail, "outcome": e.outcome}
                        for e in call.events]}
 

@@ -50,6 +50,7 @@ def test_export_shows_the_answers_and_erase_leaves_none(database_url, tmp_path):
     assert held["housing_seekers"][1]["share_consent"] is True and held["housing_seekers"][0]["call_sid"]
     assert held["housing_seekers"][0]["matched_projects"][0] == "mehrgenerationen-siegen"
     assert len(held["calls"]) == 2 and len(held["tasks"]) == 1
+    assert held["calls"][0]["answers"]["needs"] == ["step_free"]  # the call's own record of the answers
     assert {m["to"] for m in held["sms"]} == {MOBILE, CONTACT}  # the details, and the offer naming the caller
     contact = export_person(settings, CONTACT)["directory"]["housing_projects"]
     assert contact == [{"id": "mehrgenerationen-siegen", "name": "Mehrgenerationenhaus Am Wellersberg",
