@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "ivr.console.commands",
     "speech.commands",
     "ivr.telephony.sip.commands",
+    "ivr.telephony.matrix.commands",
     "ivr.housing.commands",
     "ivr.privacy.commands",
 )

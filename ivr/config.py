@@ -44,6 +44,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SETTINGS_GROUPS: tuple[str, ...] = (
     "ivr.tasks.config:TaskSettings",
     "ivr.telephony.sip.settings:SipSettings",
+    "ivr.telephony.matrix.settings:MatrixSettings",
 )
 
 T = TypeVar("T")

@@ -39,7 +39,11 @@ FIELD_LABELS = {"id": "Kennung", "name": "Name", "address": "Adresse", "region":
                 "phone": "Telefonnummer", "role": "Rolle", "active": "aktiv",
                 "quiet_hours": "Ruhezeit (z. B. 22:00-08:00)", "service": "Dienst",
                 "regions": "Orte (Kennungen mit Komma, oder all)", "opening_hours": "Öffnungszeiten",
-                "whisper": "Ansage an den Partner"}
+                "whisper": "Ansage an den Partner",
+                "chat_room": "Haus-Chat (Matrix-Raum, z. B. #lindenhof:talblick.example)",
+                "matrix": "Matrix-ID für Aufgaben im Chat (z. B. @jonas:talblick.example)",
+                "house_chat": "hört und schreibt im Haus-Chat per Telefon"}
+CHECKBOXES = ("active", "house_chat")
 HAS_ACTIVE = ("volunteers", "partners")
 FORM_PLACE = "Formular"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -272,8 +276,8 @@ def _deletion_plan(db, kind: str, obj) -> tuple[list[str], str]:
 def _form_values(kind: str) -> dict[str, Any]:
     values = {}
     for name in SCHEMAS[kind]:
-        if name == "active":
-            values[name] = "true" if request.form.get("active") else "false"
+        if name in CHECKBOXES:
+            values[name] = "true" if request.form.get(name) else "false"
         else:
             values[name] = request.form.get(name, "").strip()
     return values

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ivr.db.types import UTCDateTime, utcnow
@@ -69,6 +69,7 @@ class House(Base):
     name: Mapped[str] = mapped_column(String(NAME))
     address: Mapped[str] = mapped_column(String(300), default="")
     region_id: Mapped[str] = mapped_column(ForeignKey("regions.id"), index=True)
+    chat_room: Mapped[str] = mapped_column(String(255), default="", server_default="")  # Matrix alias or room id
 
     region: Mapped[Region] = relationship(back_populates="houses")
     tenants: Mapped[list[Tenant]] = relationship(back_populates="house")
@@ -87,6 +88,8 @@ class Tenant(Base):
     language: Mapped[str] = mapped_column(String(16), default="de")
     house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"), index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Opted in to hear and write to the house's chat room by phone (ivr.telephony.matrix).
+    house_chat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     house: Mapped[House] = relationship(back_populates="tenants")
     phones: Mapped[list[TenantPhone]] = relationship(
@@ -119,6 +122,8 @@ class Volunteer(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     quiet_hours: Mapped[str] = mapped_column(String(32), default="")  # "22:00-08:00", local time; "" = none
     language: Mapped[str] = mapped_column(String(16), default="de")
+    # Matrix user ID (@jonas:talblick.example): offers go there instead of SMS.
+    matrix: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     house: Mapped[House] = relationship(back_populates="volunteers")
 
@@ -348,3 +353,13 @@ class StaffAuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")  # e.g. "task #17", "tenant 4"
     detail: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(64), default="")  # the client's address (via trusted proxies)
+
+
+class MatrixState(Base):
+    """What the Matrix channel keeps between runs (ivr.telephony.matrix.state), e.g. the sync token."""
+
+    __tablename__ = "matrix_state"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # e.g. "sync_token"
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

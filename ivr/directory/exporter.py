@@ -17,7 +17,7 @@ from ivr.directory.records import COLUMNS, SCHEMAS
 from ivr.flows.model import SERVICE_KINDS
 
 # Optional fields left out when empty, so exported files stay as short as hand-written ones.
-OMIT_WHEN_EMPTY = {"address", "notes", "whisper", "quiet_hours"}
+OMIT_WHEN_EMPTY = {"address", "notes", "whisper", "quiet_hours", "chat_room", "matrix", "house_chat"}
 
 
 def export_directory(session: Session, path: str | Path) -> dict[str, Path]:
@@ -45,7 +45,7 @@ def _mapping(row: dict[str, Any], omit: frozenset[str] | set[str] = OMIT_WHEN_EM
     """Empty optional fields left out; short lists on one line, as people write them."""
     result: dict[str, Any] = {}
     for key, value in row.items():
-        if key in omit and value == "":
+        if key in omit and (value == "" or value is False):
             continue
         if isinstance(value, list):
             value = CommentedSeq(value)

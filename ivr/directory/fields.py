@@ -19,6 +19,10 @@ LANGUAGES = (
     "ar", "bg", "bs", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "hr", "hu", "it", "ko", "ku",
     "lt", "lv", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl", "sq", "sr", "sv", "tr", "uk", "vi", "zh",
 )
+# Matrix identifiers (spec, "Identifier Grammar"): @localpart:server, #alias:server, !opaque:server.
+_MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# Room ids of room version 12 and later carry no server part ("!31hneApxJ_1o-63S4k9vBU7lxFsgL5...").
+_MATRIX_ROOM = re.compile(r"^(#[^:\s]+:[A-Za-z0-9.-]+(:[0-9]{1,5})?|![^:\s]+(:[A-Za-z0-9.-]+(:[0-9]{1,5})?)?)$")
 _TRUE = {"true", "yes", "ja", "1", "on", "y", "x"}
 _FALSE = {"false", "no", "nein", "0", "off", "n", ""}
 
@@ -118,3 +122,21 @@ def regions(value: Any) -> tuple[str, ...]:
     if not found:
         raise ValueError(f"at least one region is needed, or '{ALL_REGIONS}'")
     return tuple(slug(v) for v in found)
+
+
+def matrix_user(value: Any) -> str:
+    """A Matrix user ID such as @jonas:talblick.example (empty: none)."""
+    result = text(value)
+    if result and not _MATRIX_USER.match(result):
+        raise ValueError(f"{result!r} is not a Matrix user ID; write it like '@jonas:talblick.example' "
+                         "(lower case name, then ':' and the server)")
+    return result
+
+
+def matrix_room(value: Any) -> str:
+    """A Matrix room alias (#name:server) or room id (!id:server) (empty: none)."""
+    result = text(value)
+    if result and not _MATRIX_ROOM.match(result):
+        raise ValueError(f"{result!r} is not a Matrix room; write an alias like '#lindenhof:talblick.example' "
+                         "or a room id like '!abc123:talblick.example'")
+    return result

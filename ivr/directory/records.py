@@ -3,9 +3,9 @@
 Field names per kind (the same names are written by the export):
 
     regions:    id, name
-    houses:     id, name, address, region
-    tenants:    first_name, last_name, salutation, language, house, phones, notes
-    volunteers: name, phone, house, role, active, quiet_hours, language
+    houses:     id, name, address, region, chat_room (Matrix alias or room id)
+    tenants:    first_name, last_name, salutation, language, house, phones, notes, house_chat (opt-in)
+    volunteers: name, phone, house, role, active, quiet_hours, language, matrix (Matrix user ID)
     partners:   id, name, service, phone, regions (ids or 'all'), opening_hours, whisper, active
 """
 
@@ -30,6 +30,7 @@ SCHEMAS: dict[str, dict[str, tuple[Parser, Any]]] = {
         "name": (f.text, REQUIRED),
         "address": (f.text, ""),
         "region": (f.slug, REQUIRED),
+        "chat_room": (f.matrix_room, ""),
     },
     "tenants": {
         "first_name": (f.text, ""),
@@ -39,6 +40,7 @@ SCHEMAS: dict[str, dict[str, tuple[Parser, Any]]] = {
         "house": (f.slug, REQUIRED),
         "phones": (f.phones, REQUIRED),
         "notes": (f.text, ""),
+        "house_chat": (f.flag, False),
     },
     "volunteers": {
         "name": (f.text, REQUIRED),
@@ -48,6 +50,7 @@ SCHEMAS: dict[str, dict[str, tuple[Parser, Any]]] = {
         "active": (f.flag, True),
         "quiet_hours": (f.quiet_hours, ""),
         "language": (f.language, "de"),
+        "matrix": (f.matrix_user, ""),
     },
     "partners": {
         "id": (f.slug, REQUIRED),
@@ -64,7 +67,7 @@ SCHEMAS: dict[str, dict[str, tuple[Parser, Any]]] = {
 # Where each plain field of a file lives on the model (the natural key, phones and regions are handled apart).
 COLUMNS: dict[str, dict[str, str]] = {
     "regions": {"name": "name"},
-    "houses": {"name": "name", "address": "address", "region": "region_id"},
+    "houses": {"name": "name", "address": "address", "region": "region_id", "chat_room": "chat_room"},
     "tenants": {
         "first_name": "first_name",
         "last_name": "last_name",
@@ -72,6 +75,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "language": "language",
         "house": "house_id",
         "notes": "notes",
+        "house_chat": "house_chat",
     },
     "volunteers": {
         "name": "name",
@@ -80,6 +84,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "active": "active",
         "quiet_hours": "quiet_hours",
         "language": "language",
+        "matrix": "matrix",
     },
     "partners": {
         "name": "name",

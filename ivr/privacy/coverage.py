@@ -28,6 +28,10 @@ PERSONAL: dict[str, Coverage] = {
                                      "directory: kept while the tenant is in the directory"),
     "volunteers.phone": Coverage("directory.volunteers", "deleted with the volunteer (kept with --keep-directory)",
                                  "directory: kept while the helper is in the directory"),
+    "volunteers.matrix": Coverage("directory.volunteers", "deleted with the volunteer (kept with --keep-directory); "
+                                  "messages to and from it in the outbox are deleted too; the chat's own copies "
+                                  "are the cooperative's Matrix server's", "directory: kept while the helper is in "
+                                  "the directory"),
     "calls.from_number": Coverage("calls", "deleted (and the call record at the provider)", "HAUSRUF_RETENTION_DAYS"),
     "calls.state": Coverage("calls", _CALL, "HAUSRUF_RETENTION_DAYS"),  # the answers given in the call
     "calls.last_event_detail": Coverage("calls", _CALL, "HAUSRUF_RETENTION_DAYS"),

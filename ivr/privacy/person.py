@@ -88,8 +88,9 @@ def find_holdings(session: Session, number: str) -> Holdings:
         CallbackTask.call_id.in_(call_ids))).order_by(CallbackTask.id)))
     task_ids = [t.id for t in held.tasks]
     national = number.lstrip("+")[2:] if number.startswith("+49") else number.lstrip("+")
+    addresses = [number] + [v.matrix for v in held.volunteers if v.matrix]  # a helper's messages in Matrix too
     held.sms = list(session.scalars(select(SmsMessage).where(or_(
-        SmsMessage.to_number == number, SmsMessage.from_number == number, SmsMessage.task_id.in_(task_ids),
+        SmsMessage.to_number.in_(addresses), SmsMessage.from_number.in_(addresses), SmsMessage.task_id.in_(task_ids),
         SmsMessage.body.contains(national[-8:]))).order_by(SmsMessage.id)))
     held.seekers = list(session.scalars(select(HousingSeeker).where(or_(
         HousingSeeker.phone == number, HousingSeeker.call_id.in_(call_ids))).order_by(HousingSeeker.id)))
@@ -145,7 +146,8 @@ def export_person(settings, raw_number: str) -> dict:
             "number": number,
             "directory": {
                 "tenants": [_tenant(t) for t in held.tenants],
-                "volunteers": [{"name": v.name, "phone": v.phone, "house": v.house_id, "active": v.active}
+                "volunteers": [{"name": v.name, "phone": v.phone, "matrix": v.matrix, "house": v.house_id,
+                                "active": v.active}
                                for v in held.volunteers],
                 "housing_projects": [{"id": p.id, "name": p.name, "contact_name": p.contact_name,
                                       "contact_phone": p.contact_phone} for p in held.projects],

@@ -58,6 +58,10 @@ class TaskConfig:
     sms_max_attempts: int = 6
     sms_backoff: timedelta = timedelta(seconds=30)
     sms_lease: timedelta = timedelta(seconds=120)
+    # The Matrix channel (ivr.telephony.matrix): on, offers go to helpers' Matrix IDs; the helpers'
+    # group room is asked before staff.
+    matrix: bool = False
+    helpers_room: str | None = None
 
     @classmethod
     def from_env(cls, staff_number: str | None = None, timezone: str = "Europe/Berlin") -> "TaskConfig":
@@ -65,11 +69,13 @@ class TaskConfig:
         import os
 
         from ivr.config import SettingsError, read_settings
+        from ivr.telephony.matrix.settings import MatrixSettings
 
         group, problems = read_settings(TaskSettings, os.environ)
-        if problems:
-            raise SettingsError(problems)
-        return cls.from_group(group, staff_number, timezone)
+        matrix, matrix_problems = read_settings(MatrixSettings, os.environ)
+        if problems or matrix_problems:
+            raise SettingsError(problems + matrix_problems)
+        return cls.from_group(group, staff_number, timezone).with_matrix(matrix)
 
     @classmethod
     def from_group(cls, group: TaskSettings, staff_number: str | None, timezone: str) -> "TaskConfig":
@@ -88,8 +94,15 @@ class TaskConfig:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "TaskConfig":
-        """The timing of settings' task group with its staff number and time zone."""
-        return cls.from_group(settings.group(TaskSettings), settings.staff_number, settings.timezone)
+        """The timing of settings' task group with its staff number and time zone, and the Matrix channel."""
+        from ivr.telephony.matrix.settings import MatrixSettings
+
+        group = cls.from_group(settings.group(TaskSettings), settings.staff_number, settings.timezone)
+        return group.with_matrix(settings.group(MatrixSettings))
+
+    def with_matrix(self, matrix) -> "TaskConfig":
+        """With the Matrix channel's switches (matrix: ivr.telephony.matrix.settings.MatrixSettings)."""
+        return replace(self, matrix=matrix.enabled, helpers_room=matrix.helpers_room if matrix.enabled else None)
 
     def but(self, **changes) -> "TaskConfig":
         """A copy with some fields changed (tests shorten times this way)."""

@@ -29,6 +29,26 @@ STAFF_LANGUAGE = "de"  # the cooperative's office
 WAITING = ("open", "offered", "declined", "escalated")  # nobody has taken the task yet
 
 
+def address(volunteer: Volunteer, config: TaskConfig) -> str:
+    """Where a volunteer gets messages: their Matrix ID when the Matrix channel is on, else their phone."""
+    return volunteer.matrix if config.matrix and volunteer.matrix else volunteer.phone
+
+
+def addresses(volunteer: Volunteer) -> set[str]:
+    """Every address a volunteer may have been written to (offers count on both channels)."""
+    return {a for a in (volunteer.phone, volunteer.matrix) if a}
+
+
+def room_key(task: CallbackTask) -> str:
+    """The outbox key of a task's offer to the helpers' group room."""
+    return f"offer:{task.id}:room"
+
+
+def offered_to_room(session: Session, task: CallbackTask) -> bool:
+    """Whether the task was offered in the helpers' group room (any helper there may take it)."""
+    return session.scalar(select(SmsMessage.id).where(SmsMessage.idempotency_key == room_key(task))) is not None
+
+
 def volunteer_actor(volunteer: Volunteer) -> str:
     """How a volunteer appears in the audit trail."""
     return f"volunteer {volunteer.id} ({volunteer.name})"
@@ -48,6 +68,9 @@ def offer_next(session: Session, task: CallbackTask, now: datetime, config: Task
                actor: str, exclude: Volunteer | None = None) -> None:
     """Offer the task to the fairest awake volunteer not asked yet; wait out quiet hours; else staff."""
     candidates = [v for v in _candidates(session, task, now, config) if v is not exclude]
+    if not candidates and config.helpers_room and not offered_to_room(session, task):
+        _offer_to_room(session, task, now, config, reason, actor)
+        return
     if not candidates:
         escalate(session, task, now, config, word(STAFF_LANGUAGE, "why_no_one"), actor, reason)
         return
@@ -64,8 +87,19 @@ def offer_next(session: Session, task: CallbackTask, now: datetime, config: Task
     task.assigned_volunteer = volunteer
     task.escalation_level += 1
     task.next_step_at = min(now + config.offer_after, _expiry(task, config))
-    queue_sms(session, volunteer.phone, render("offer", volunteer.language, task), f"offer:{task.id}:{volunteer.id}",
-              now, task)
+    queue_sms(session, address(volunteer, config), render("offer", volunteer.language, task),
+              f"offer:{task.id}:{volunteer.id}", now, task)
+
+
+def _offer_to_room(session: Session, task: CallbackTask, now: datetime, config: TaskConfig, reason: str,
+                   actor: str) -> None:
+    """Before staff: ask all IT helpers in their group room; the first "ok N" there takes it."""
+    move(task, "offered", actor, f"{reason}; offered in the helpers' room", now)
+    task.assigned_volunteer_id = None
+    task.assigned_volunteer = None
+    task.escalation_level += 1
+    task.next_step_at = min(now + config.offer_after, _expiry(task, config))
+    queue_sms(session, config.helpers_room, render("room_offer", STAFF_LANGUAGE, task), room_key(task), now, task)
 
 
 def escalate(session: Session, task: CallbackTask, now: datetime, config: TaskConfig, why: str, actor: str,
@@ -105,18 +139,20 @@ def _candidates(session: Session, task: CallbackTask, now: datetime, config: Tas
         SmsMessage.task_id == task.id, SmsMessage.idempotency_key.like(f"offer:{task.id}:%"))))
     volunteers = session.scalars(select(Volunteer).where(
         Volunteer.house_id == task.house_id, Volunteer.active.is_(True)).order_by(Volunteer.id)).all()
-    fresh = [v for v in volunteers if v.phone not in asked]
+    fresh = [v for v in volunteers if not addresses(v) & asked]
     load = {number: (count, last) for number, count, last in session.execute(
         select(SmsMessage.to_number, func.count(), func.max(SmsMessage.created_at))
         .where(SmsMessage.idempotency_key.like("offer:%"), SmsMessage.created_at >= now - config.fairness_window,
-               SmsMessage.to_number.in_([v.phone for v in fresh]))
+               SmsMessage.to_number.in_([a for v in fresh for a in addresses(v)]))
         .group_by(SmsMessage.to_number))}
     never = datetime.min.replace(tzinfo=timezone.utc)
 
     def fairness(volunteer: Volunteer):
-        # Fewer recent offers first; on a tie, the one asked longest ago (or never).
-        count, last = load.get(volunteer.phone, (0, None))
-        return count, _aware(last) or never, volunteer.id
+        # Fewer recent offers first (SMS and Matrix together); on a tie, the one asked longest ago (or never).
+        counted = [load[a] for a in addresses(volunteer) if a in load]
+        count = sum(c for c, _ in counted)
+        last = max((_aware(t) for _, t in counted if t is not None), default=None)
+        return count, last or never, volunteer.id
 
     return sorted(fresh, key=fairness)
 
@@ -174,6 +210,9 @@ def step(session: Session, task: CallbackTask, now: datetime, config: TaskConfig
     elif task.state == "offered" and task.assigned_volunteer is not None:
         offer_next(session, task, now, config, f"no answer from {volunteer_actor(task.assigned_volunteer)} "
                                                f"within {config.offer_after}", WORKER)
+    elif task.state == "offered" and task.audience == "volunteers" and offered_to_room(session, task):
+        offer_next(session, task, now, config, f"nobody in the helpers' room took it within {config.offer_after}",
+                   WORKER)
     elif task.state == "accepted":
         _remind_or_escalate(session, task, now, config)
     else:  # offered to staff, or escalated: only expiry is left
@@ -194,7 +233,7 @@ def _remind_or_escalate(session: Session, task: CallbackTask, now: datetime, con
     if in_quiet_hours(volunteer.quiet_hours, local):
         task.next_step_at = quiet_end(volunteer.quiet_hours, local)
         return
-    queue_sms(session, volunteer.phone, render("reminder", volunteer.language, task), key, now, task)
+    queue_sms(session, address(volunteer, config), render("reminder", volunteer.language, task), key, now, task)
     task.next_step_at = now + config.reminder_after
 
 
@@ -204,7 +243,7 @@ def on_sms_failed(session: Session, message: SmsMessage, now: datetime, config: 
     if task is None:
         return
     volunteer = task.assigned_volunteer
-    waiting_on_it = (task.state == "offered" and volunteer is not None and volunteer.phone == message.to_number
+    waiting_on_it = (task.state == "offered" and volunteer is not None and message.to_number in addresses(volunteer)
                      and (message.idempotency_key or "").startswith("offer:"))
     if not waiting_on_it:
         if message.to_number == config.staff_number:

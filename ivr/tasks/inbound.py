@@ -37,9 +37,15 @@ class Sender:
     """Who wrote: a volunteer, the contact of housing projects, or staff (neither)."""
 
     volunteer: Volunteer | None
-    number: str
+    number: str  # where answers go: the phone number, or the Matrix ID the reply came from
     projects: tuple[str, ...] = ()  # the housing projects this number is the contact of
     contact_name: str = ""
+    in_helpers_room: bool = False  # wrote in the helpers' group room, where any helper may take an offered task
+
+    @property
+    def via(self) -> str:
+        """How the reply came, for the task's history."""
+        return "in Matrix" if self.number.startswith("@") else "by SMS"
 
     @property
     def is_staff(self) -> bool:
@@ -63,26 +69,38 @@ class Sender:
 
 
 def handle_sms(session: Session, message_sid: str, from_raw: str, to_raw: str, body: str, now: datetime,
-               config: TaskConfig) -> str:
-    """Store one received SMS and act on it; returns what happened (for the log). The caller commits."""
+               config: TaskConfig, answer_to: str | None = None) -> str:
+    """Store one received message and act on it; returns what happened (for the log). The caller commits.
+
+    from_raw is a phone number (SMS) or a Matrix user ID; answer_to is where the answer goes when it
+    is not the sender (HAUSRUF_MATRIX_HELPERS_ROOM, for replies written in the helpers' group room).
+    """
     inbound = record_inbound(session, message_sid, from_raw or "", to_raw or "", body or "", now)
     if inbound is None:
         return "duplicate"
-    sender = find_sender(session, caller_number(from_raw), config)
+    in_room = answer_to is not None and answer_to == config.helpers_room
+    sender = find_sender(session, from_raw, config, in_helpers_room=in_room)
     if sender is None:
-        log.info("SMS from unknown number %s: no answer", mask(caller_number(from_raw) or from_raw))
+        log.info("message from unknown sender %s: no answer", mask(caller_number(from_raw) or from_raw))
         return "unknown sender"
     parsed = parse_reply(body)
     text, task = _answer(session, sender, parsed, now, config)
     if not message_sid:
         session.flush()  # without a provider id, our own row id keeps each reply answered exactly once
-    queue_sms(session, sender.number, text, f"reply:{message_sid or f'in{inbound.id}'}", now, task)
+    queue_sms(session, answer_to or sender.number, text, f"reply:{message_sid or f'in{inbound.id}'}", now, task)
     log.info("SMS from %s: %s #%s", sender.actor, parsed.intent, task.number if task else "-")
     return parsed.intent
 
 
-def find_sender(session: Session, number: str | None, config: TaskConfig) -> Sender | None:
-    """The active volunteer with this number, staff, the contact of active housing projects, or None."""
+def find_sender(session: Session, address: str | None, config: TaskConfig, in_helpers_room: bool = False
+                ) -> Sender | None:
+    """The active volunteer with this number or Matrix ID, staff, the contact of active housing projects, or None."""
+    if address and address.startswith("@"):
+        if not config.matrix:
+            return None
+        volunteer = session.scalar(select(Volunteer).where(Volunteer.matrix == address, Volunteer.active.is_(True)))
+        return Sender(volunteer, address, in_helpers_room=in_helpers_room) if volunteer is not None else None
+    number = caller_number(address)
     if number is None:
         return None
     projects = contact_projects(session, number)
@@ -116,6 +134,8 @@ def _may_see(session: Session, sender: Sender, task: CallbackTask) -> bool:
     if sender.is_staff:
         return True
     if _for_contact(session, sender, task):
+        return True
+    if sender.in_helpers_room and escalation.offered_to_room(session, task):
         return True
     return sender.volunteer is not None and (
         task.assigned_volunteer_id == sender.volunteer.id or was_offered(session, task, sender.volunteer))
@@ -173,12 +193,12 @@ def _act(session: Session, sender: Sender, intent: str, task: CallbackTask, now:
         # expired) may still be reported done by a helper it was offered to, or by the project's contact.
         if not sender.is_staff and not holds and (task.state == "accepted" or task.assigned_volunteer_id):
             return render("elsewhere", lang, task)
-        move(task, "done", sender.actor, "reported done by SMS", now)
+        move(task, "done", sender.actor, f"reported done {sender.via}", now)
         task.next_step_at = None
         return render("done", lang, task)
     if not holds or task.state not in ("offered", "accepted"):
         return render("not_yours", lang, task)
-    move(task, "declined", sender.actor, "declined by SMS", now)
+    move(task, "declined", sender.actor, f"declined {sender.via}", now)
     if _for_contact(session, sender, task):
         # A project has no second contact to ask: the office calls the seeker back.
         escalation.escalate(session, task, now, config, phrase(escalation.STAFF_LANGUAGE, "contact_declined"),
@@ -207,7 +227,7 @@ def _accept(session: Session, sender: Sender, task: CallbackTask, now: datetime,
         holder = task.assigned_volunteer.name if task.assigned_volunteer else "das Büro"
         return render("taken", lang, task, name=holder)
     staff_knew = task.state in ("escalated", "expired")
-    move(task, "accepted", sender.actor, "accepted by SMS", now)
+    move(task, "accepted", sender.actor, f"accepted {sender.via}", now)
     if contact:
         # The project's contact holds it; staff are told if it is not reported done within two reminder
         # periods (a helper gets a reminder after one and staff hear after the second).

@@ -20,6 +20,8 @@ TEXTS = {
                  "OK {n} = übernehme, NEIN {n} = kann nicht.",
         "staff": "Hausruf #{n}: {who}{house} bittet um Rückruf: {topic}. Tel. {phone}. "
                  "Erledigt: ERLEDIGT {n}.",
+        "room_offer": "Hausruf #{n} an alle IT-Helfer: {who}{house} bittet um Rückruf: {topic}. Tel. {phone}. "
+                      "Wer übernimmt? OK {n}.",
         "escalated": "Hausruf #{n} ans Büro: {why} {who}{house}: {topic}. Tel. {phone}.",
         "expired": "Hausruf #{n} abgelaufen, niemand hat übernommen: {who}{house}, Tel. {phone}.",
         "reminder": "Hausruf Erinnerung #{n}: {who} wartet auf Ihren Rückruf, Tel. {phone}. "
@@ -54,6 +56,8 @@ TEXTS = {
         "offer": "Hausruf #{n}: {who}{house} asks for a call back: {topic}. Tel. {phone}. "
                  "OK {n} = I take it, NO {n} = can't.",
         "staff": "Hausruf #{n}: {who}{house} asks for a call back: {topic}. Tel. {phone}. Done: DONE {n}.",
+        "room_offer": "Hausruf #{n} to all IT helpers: {who}{house} asks for a call back: {topic}. Tel. {phone}. "
+                      "Who takes it? OK {n}.",
         "escalated": "Hausruf #{n} to the office: {why} {who}{house}: {topic}. Tel. {phone}.",
         "expired": "Hausruf #{n} expired, nobody took it: {who}{house}, tel. {phone}.",
         "reminder": "Hausruf reminder #{n}: {who} is waiting for your call, tel. {phone}. When done: DONE {n}.",

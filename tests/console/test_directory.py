@@ -124,3 +124,26 @@ def test_csv_download_reads_back_unchanged(app, staff_client):
     assert "Erika;Becker;Frau Becker;de;lindenhof;+493023125301, +493023125321;" in text
     again = _upload(staff_client, {"tenants.csv": text.lstrip("\ufeff")})
     assert "tenants: 0 new, 0 updated, 13 unchanged" in again.get_data(as_text=True)
+
+
+def test_the_matrix_fields_are_shown_and_edited_like_the_others(app, staff_client):
+    entry = staff_client.get("/directory/volunteers/1").get_data(as_text=True)
+    assert "Matrix-ID für Aufgaben im Chat" in entry and "@jonas:talblick.example" in entry
+    house = staff_client.get("/directory/houses/lindenhof").get_data(as_text=True)
+    assert "#lindenhof:talblick.example" in house
+    token = csrf_token(staff_client, "/directory/volunteers/2/edit")
+    form = {"csrf_token": token, "name": "Petra Wolf", "phone": "+49 30 23125202", "house": "lindenhof",
+            "active": "1", "matrix": "petra@talblick"}
+    bad = staff_client.post("/directory/volunteers/2/edit", data=form)
+    assert bad.status_code == 422 and "is not a Matrix user ID" in bad.get_data(as_text=True)
+    assert staff_client.post("/directory/volunteers/2/edit",
+                             data=form | {"matrix": "@petra:talblick.example"}).status_code == 303
+    token = csrf_token(staff_client, "/directory/tenants/2/edit")
+    tenant_form = staff_client.get("/directory/tenants/2/edit").get_data(as_text=True)
+    assert 'name="house_chat" type="checkbox" value="1" >' in tenant_form  # not opted in: unticked
+    assert staff_client.post("/directory/tenants/2/edit", data={
+        "csrf_token": token, "first_name": "Heinrich", "last_name": "Vogel", "house": "lindenhof",
+        "phones": "+49 30 23125302", "house_chat": "1"}).status_code == 303
+    with app.app_context():
+        assert get_session().get(Volunteer, 2).matrix == "@petra:talblick.example"
+        assert get_session().get(Tenant, 2).house_chat is True

@@ -12,7 +12,7 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
-HEAD = "0009_flow_server_loads"
+HEAD = "0010_matrix_chat"
 
 
 def test_migration_matches_models(database_url):

@@ -1,0 +1,116 @@
+"""The worker's one /sync connection to the homeserver: helpers' replies in, acted on like SMS replies.
+
+It resumes from the sync token stored in the database (table matrix_state) and stores the next one
+only after the batch was handled, so a restart neither misses a message nor loses one half-handled;
+a message handled twice is impossible too, because the reply is stored under its event id
+(ivr.tasks.outbox.record_inbound refuses an id it has seen). The very first start takes the server's
+position without acting on old history. Network and server errors back off 1, 2, 4 ... 60 s.
+
+Which messages count: those in a helper's direct room (the one the hotline created for that helper)
+and those in the helpers' group room (HAUSRUF_MATRIX_HELPERS_ROOM), from anyone but the hotline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from ivr.tasks.config import TaskConfig
+from ivr.tasks.inbound import handle_sms
+from ivr.telephony.matrix.channel import MatrixChannel
+from ivr.telephony.matrix.client import ChatMessage, MatrixError
+from ivr.telephony.matrix.state import SYNC_TOKEN, UNREADABLE, StateStore
+
+log = logging.getLogger("hausruf.matrix")
+
+MAX_BACKOFF = 60.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MatrixListener:
+    """Long-polls /sync and hands every helper's message to ivr.tasks.inbound.handle_sms."""
+
+    def __init__(self, channel: MatrixChannel, sessions: Callable[[], Session], config: TaskConfig,
+                 on_queued: Callable[[], None] | None = None, clock: Callable[[], datetime] = utcnow):
+        self.channel = channel
+        self.client = channel.client
+        self.sessions = sessions
+        self.state = StateStore(sessions)
+        self.config = config
+        self.on_queued = on_queued or (lambda: None)  # wake the outbox: an answer was queued
+        self.clock = clock
+        self._helpers_room_id: str | None = None
+
+    @property
+    def helpers_room_id(self) -> str | None:
+        """The group room's id (the setting may be an alias); joined on first use."""
+        if self._helpers_room_id is None and self.config.helpers_room:
+            self._helpers_room_id = self.client.join(self.config.helpers_room)
+        return self._helpers_room_id
+
+    def run_once(self, timeout_ms: int = 30000) -> int:
+        """One /sync from the stored token; the number of messages acted on. MatrixError on failure."""
+        helpers_room = self.helpers_room_id
+        token = self.state.get(SYNC_TOKEN)
+        if token is None:
+            # First start: take the server's position; history from before the hotline listened is not acted on.
+            batch = self.client.sync(None, timeout_ms=0)
+            self.state.set(SYNC_TOKEN, batch.next_batch)
+            log.info("Matrix: first sync as %s; listening from now on", self.client.user_id)
+            return 0
+        batch = self.client.sync(token, timeout_ms=timeout_ms)
+        handled = 0
+        for message in batch.messages:
+            if message.sender == self.client.user_id:
+                continue
+            if message.room_id == helpers_room:
+                handled += self.handle(message, answer_to=self.config.helpers_room)
+            elif self.channel.direct_room(message.sender, create=False) == message.room_id:
+                handled += self.handle(message, answer_to=None)
+        for room_id, sender in batch.unreadable:
+            if sender != self.client.user_id and (room_id == helpers_room
+                                                  or self.channel.direct_room(sender, create=False) == room_id):
+                self.say_unreadable(room_id)
+        self.state.set(SYNC_TOKEN, batch.next_batch)
+        return handled
+
+    def say_unreadable(self, room_id: str) -> None:
+        """An encrypted message the hotline cannot read: say so in the log and keep it for `hausruf matrix check`."""
+        log.warning("Matrix: room %s is end-to-end encrypted: a helper's message there cannot be read; switch "
+                    "encryption off for the hotline's rooms (see README, Matrix)", room_id)
+        self.state.set(f"{UNREADABLE}{room_id}", self.clock().isoformat())
+
+    def handle(self, message: ChatMessage, answer_to: str | None) -> int:
+        """Act on one reply as on an SMS; 1 when something was queued."""
+        with self.sessions() as session:
+            outcome = handle_sms(session, message.event_id, message.sender, message.room_id, message.body,
+                                 self.clock(), self.config, answer_to=answer_to)
+            session.commit()
+        log.info("Matrix reply in %s: %s", "the helpers' room" if answer_to else "a direct room", outcome)
+        if outcome in ("duplicate", "unknown sender"):
+            return 0
+        self.on_queued()
+        return 1
+
+    def run_forever(self, stop: threading.Event, timeout_ms: int = 30000) -> None:
+        """Sync until stop is set; back off on errors, never give up (the log says what is wrong)."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                self.run_once(timeout_ms)
+                delay = 1.0
+            except MatrixError as exc:
+                log.warning("Matrix sync failed (%s); again in %.0f s", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+            except Exception:  # noqa: BLE001 - a bug in handling one batch must not end the connection
+                log.exception("Matrix: handling a sync batch failed; again in %.0f s", delay)
+                stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
