@@ -37,10 +37,14 @@ class Edge:
              "-A", f"EDGE_LISTEN=udp:127.0.0.1:{self.port}", "-A", f'TRUSTED="{trusted}"',
              "-A", f'LINES="{self.dir / "lines.list"}"'],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        # The last line Kamailio logs while it starts: its UDP socket is set up.
-        wait_for(lambda: "SO_RCVBUF is finally" in self.log() or self.process.poll() is not None, 15, "kamailio")
-        if self.process.poll() is not None:
-            raise RuntimeError(f"kamailio exited: {self.log()[-3000:]}")
+        try:
+            # The last line Kamailio logs while it starts: its UDP socket is set up.
+            wait_for(lambda: "SO_RCVBUF is finally" in self.log() or self.process.poll() is not None, 15, "kamailio")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"kamailio exited: {self.log()[-3000:]}")
+        except (AssertionError, RuntimeError):
+            self.stop()  # the fixture never gets an edge to stop: leave no Kamailio running
+            raise
 
     @property
     def uri(self) -> str:
