@@ -23,6 +23,7 @@ demo: setup
 
 test: setup
 	$(BIN)/hausruf check flows/
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: setup

@@ -451,6 +451,10 @@ class Settings:
     # caller is put through to staff: well inside the 15 s Twilio waits for an answer.
     database_timeout: float = setting("HAUSRUF_DB_TIMEOUT", number(minimum=0.1, maximum=14), 5.0,
                                       help="seconds a webhook waits for the database before the staff fallback")
+    # Connections per server process for the webhooks' database work, and as many threads running it
+    # (ivr.db.deadline); README, "Connection budget", sizes it against PostgreSQL's max_connections.
+    database_pool_size: int = setting("HAUSRUF_DB_POOL_SIZE", integer(minimum=1, maximum=200), 10,
+                                      help="database connections per server process for webhooks")
     workers: int = setting("HAUSRUF_WORKERS", integer(minimum=1, maximum=64), 2, help="server processes")
     threads: int = setting("HAUSRUF_THREADS", integer(minimum=1, maximum=1000), 32, help="threads per server process")
     access_log: str | None = setting("HAUSRUF_ACCESS_LOG", help="gunicorn access log file ('-': standard error)")
@@ -563,3 +567,10 @@ def effective_settings(settings: Settings) -> list[tuple[str, str, str]]:
             shown = mask(value) if declared.secret else _shown(value)
             rows.append((declared.env, shown, declared.help))
     return rows
+
+
+def configure_logging(settings) -> None:
+    """The log format of every long-running command (serve, worker, sip); create_app leaves logging alone."""
+    import logging
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

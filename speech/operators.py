@@ -61,8 +61,9 @@ def evaluate_folder(settings, folder: Path, flow_name=None, language=None, menu_
         registry.get(flow.language)
     except MissingModelError as exc:
         raise EvalError(str(exc)) from None
-    app = SimpleNamespace(extensions={"hausruf.flows": SimpleNamespace(current=lambda: flows),
-                                      "hausruf.speech_models": registry})
+    # Only what StreamSession reads of the app's wiring (ivr.wiring.Hausruf): the flows and the models.
+    app = SimpleNamespace(extensions={"hausruf": SimpleNamespace(flows=SimpleNamespace(current=lambda: flows),
+                                                                 speech_models=registry)})
     params = {"step": "1", "node": node.id, "language": flow.language, "revision": flow.revision}
 
     class EvalSession(StreamSession):

@@ -1,1 +1,1 @@
-"""Calls: state by CallSid in the database, one engine step per webhook, and the audit trail."""
+"""Calls: state by provider and call id in the database, one engine step per provider event, and the audit trail."""

@@ -65,9 +65,9 @@ def _flock(fd: int, wait: float | None) -> bool:
             time.sleep(0.001)
 
 
-def spool_missed_call(data_dir: Path, call_sid: str, from_number: str, reason: str) -> None:
+def spool_missed_call(data_dir: Path, provider: str, call_id: str, from_number: str, reason: str) -> None:
     """Append one missed call, flushed to disk before returning."""
-    line = json.dumps({"at": datetime.now(timezone.utc).isoformat(), "call_sid": call_sid,
+    line = json.dumps({"at": datetime.now(timezone.utc).isoformat(), "provider": provider, "call_id": call_id,
                        "from": from_number, "reason": reason[:200]})
     with locked(data_dir, wait=APPEND_WAIT) as path, open(path, "a", encoding="utf-8") as spool:
         spool.write(line + "\n")

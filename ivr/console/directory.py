@@ -29,6 +29,7 @@ from ivr.directory.records import SCHEMAS, reference_problems, validate_row
 from ivr.directory.sources import KINDS, SUFFIXES, Row
 from ivr.flows.model import SERVICE_KINDS
 from ivr.privacy.person import erase_person, find_holdings
+from ivr.wiring import hausruf
 
 MODELS = {"regions": Region, "houses": House, "tenants": Tenant, "volunteers": Volunteer, "partners": Partner}
 KIND_LABELS = {"houses": "Häuser", "tenants": "Mieterinnen und Mieter", "volunteers": "Helferinnen und Helfer",
@@ -223,7 +224,8 @@ def directory_delete(kind: str, key: str):
         read.rollback()  # no snapshot held while the erasure writes
         done = []
         for number in numbers:
-            done += erase_person(current_app.config["HAUSRUF"], number)
+            done += erase_person(current_app.config["HAUSRUF"], number,
+                                     erase_at_provider=hausruf(current_app).erase_at_provider)
         db = db_write()
     else:
         db = db_write()

@@ -20,12 +20,13 @@ from ivr.console.web import _, admin_required, bp, db_read, db_write, now_utc
 from ivr.db.models import FlowRevision, FlowServerLoad, House
 from ivr.flows.loader import FLOW_SUFFIXES
 from ivr.flows.problems import ERROR
+from ivr.wiring import hausruf
 
 MAX_FLOW_BYTES = 512 * 1024
 
 
 def _live():
-    return current_app.extensions["hausruf.flows"]
+    return hausruf(current_app).flows
 
 
 def _flow(name: str, language: str | None):

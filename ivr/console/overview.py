@@ -13,6 +13,7 @@ from ivr.console.web import _, bp, db_read, local_time, now_utc
 from ivr.console.workers import FORGET_AFTER, worker_machines
 from ivr.db.models import Call, CallbackTask, SmsMessage
 from ivr.tasks.states import ACTIVE
+from ivr.wiring import hausruf
 
 AGE_BUCKETS = ((timedelta(hours=1), "unter 1 Stunde"), (timedelta(hours=24), "1 bis 24 Stunden"),
                (timedelta(days=3), "1 bis 3 Tage"), (None, "älter als 3 Tage"))
@@ -44,7 +45,7 @@ def attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
     from flask import url_for
 
     items: list[tuple[str, str, str | None]] = []
-    flowset = current_app.extensions["hausruf.flows"].current()
+    flowset = hausruf(current_app).flows.current()
     errors = [p for p in flowset.problems if p.severity == "error"]
     if errors:
         items.append(("error", _("%(n)s Fehler in Ablauf-Dateien: Anrufe nutzen die letzte fehlerfreie Fassung.",

@@ -23,6 +23,7 @@ from ivr.engine import CallState, advance
 from ivr.engine.actions import Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
 from ivr.engine.events import DIAL_OUTCOMES, CallStarted
 from ivr.simulator.inputs import InputError, event_for_line
+from ivr.wiring import hausruf
 
 AUDIENCES = {"volunteers": "die IT-Helfer des Hauses", "staff": "das Büro"}
 DIAL_LABELS = {"completed": "angenommen", "busy": "besetzt", "no-answer": "keine Antwort", "failed": "Fehler"}
@@ -70,7 +71,7 @@ class SimulatorInputError(ValueError):
 
 
 def _flows():
-    return current_app.extensions["hausruf.flows"].current()
+    return hausruf(current_app).flows.current()
 
 
 def _start(db, form: dict, zone: ZoneInfo) -> dict:
@@ -196,7 +197,7 @@ def _describe(action) -> list[list]:
 
 def _audio_url(text: str, language: str) -> str:
     """The rendered prompt's URL when its audio exists; the page shows the text either way."""
-    renderer = current_app.extensions.get("hausruf.prompt_renderer")
+    renderer = hausruf(current_app).prompt_renderer
     if renderer is None:
         return ""
     try:
@@ -208,7 +209,7 @@ def _audio_url(text: str, language: str) -> str:
     from ivr.web.prompts import prompt_path
 
     # The same keyed (unguessable) path the TwiML renderer gives Twilio.
-    return prompt_path(current_app.extensions["hausruf.prompt_url"].secret, language, path.name)
+    return prompt_path(hausruf(current_app).prompt_url.secret, language, path.name)
 
 
 __all__ = ["DIAL_OUTCOMES", "simulator"]

@@ -77,7 +77,7 @@ def task(number: int):
     reply_sids = [m.idempotency_key[len("reply:"):] for m in messages
                   if (m.idempotency_key or "").startswith("reply:")]
     if reply_sids:
-        messages += list(db.scalars(select(SmsMessage).where(SmsMessage.provider_sid.in_(reply_sids),
+        messages += list(db.scalars(select(SmsMessage).where(SmsMessage.provider_message_id.in_(reply_sids),
                                                              SmsMessage.direction == "inbound")))
     notes = list(db.scalars(select(StaffAuditEntry).where(StaffAuditEntry.action == NOTE_ACTION,
                                                           StaffAuditEntry.target == f"task #{task.number}")

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 from ivr.console import csrf, login_manager
 from ivr.console.i18n import LANGUAGES, translate
 from ivr.db.models import StaffAccount
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.console")
 bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
@@ -200,7 +201,7 @@ def local_time(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
 
 def now_utc() -> datetime:
     """The app's clock (tests pin it)."""
-    clock = current_app.extensions.get("hausruf.clock")
+    clock = hausruf(current_app).clock
     return clock() if clock else datetime.now(timezone.utc)
 
 

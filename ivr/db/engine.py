@@ -1,4 +1,4 @@
-"""Engines and sessions: SQLite tuned for a small server with several workers, PostgreSQL with a healthy pool."""
+"""Engines and sessions: SQLite with WAL and a busy timeout, PostgreSQL with every wait bounded."""
 
 from __future__ import annotations
 
@@ -11,17 +11,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 5000
-# Pages the WAL may hold before a commit copies them back into the database file (SQLite's
-# default is 1000, about 4 MB). Every step writes three pages, so the default checkpointed every
-# ~330 steps, in the thread of the step that crossed the line; at 10000 (about 40 MB of WAL) the
-# checkpoints come ten times rarer and copy much the same hot pages once (bench/webhooks.py
-# --against: 1.09 times the steps per second, p99 10.8 against 12.1 ms).
-SQLITE_CHECKPOINT_PAGES = 10000
 # Execution option for a transaction that only reads: on SQLite it begins DEFERRED, so it neither
-# takes nor waits for the write lock (WAL readers see the last commit). See
-# ivr.db.get_read_session(); write transactions on raw connections use begin_sqlite too
-# (ivr.db.prepared.begin_writing).
+# takes nor waits for the write lock (WAL readers see the last commit). See read_only() below.
 READ_ONLY = "hausruf_read_only"
+DEFAULT_POOL_SIZE = 10
+# Connections beyond the pool for work outside the webhooks' slots (health check, flow revisions,
+# media streams); see ivr.db.deadline and README, "Connection budget".
+POOL_OVERFLOW = 4
 
 
 def normalise_url(url: str) -> str:
@@ -32,12 +28,14 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, timeout: float | None = None, **kwargs) -> Engine:
-    """An engine for url: SQLite with WAL, foreign keys and a busy timeout; PostgreSQL with pool_pre_ping.
+def make_engine(url: str, timeout: float | None = None, pool_size: int | None = None, **kwargs) -> Engine:
+    """An engine for url: SQLite with WAL, foreign keys and a busy timeout; PostgreSQL with bounded waits.
 
-    timeout (seconds) bounds every wait: for a lock, for a free pooled connection and, on PostgreSQL,
-    for connecting and for each statement. The web app sets it, because a caller is waiting; without
-    it SQLite waits SQLITE_BUSY_MS for a lock and PostgreSQL as long as it takes (migrations, jobs).
+    timeout (seconds) bounds each wait the database can impose: for a lock (SQLite's busy timeout,
+    PostgreSQL's lock_timeout), for a statement (statement_timeout), for connecting and for a free
+    pooled connection. A frozen PostgreSQL server enforces none of its own timeouts, so the web app
+    also runs its database work under one deadline (ivr.db.deadline). Without timeout SQLite waits
+    SQLITE_BUSY_MS for a lock and PostgreSQL as long as it takes (migrations, the worker).
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -50,6 +48,11 @@ def make_engine(url: str, timeout: float | None = None, **kwargs) -> Engine:
             wait_ms = int(timeout * 1000)
             connect_args = {"connect_timeout": max(2, math.ceil(timeout)),  # libpq's minimum is 2 s
                             "options": f"-c statement_timeout={wait_ms} -c lock_timeout={wait_ms}"}
+        if pool_size:
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+        # The pre-ping finds connections a restarted server dropped; in the web app it runs inside
+        # the webhook's deadline, so a frozen server cannot hold a caller with it.
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -69,24 +72,22 @@ def _sqlite_on_connect(dbapi_connection, connection_record, busy_ms: int = SQLIT
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the last commit
     cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite
     cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
     cursor.close()
 
 
 def _sqlite_on_begin(connection) -> None:
     # IMMEDIATE takes the write lock up front. A deferred transaction that read first and writes
-    # after another worker committed fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked"),
-    # which busy_timeout cannot wait out (sqlite.org/isolation.html, "WAL mode"). Transactions
-    # marked READ_ONLY never write, so they begin DEFERRED and run beside the one writer.
+    # after another connection committed fails at once with SQLITE_BUSY_SNAPSHOT ("database is
+    # locked"), which busy_timeout cannot wait out (sqlite.org/isolation.html, "WAL mode").
+    # Transactions marked READ_ONLY never write, so they begin DEFERRED beside the one writer.
     read_only = bool(connection.get_execution_options().get(READ_ONLY))
-    begin_sqlite(connection.connection.driver_connection, read_only)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
-def begin_sqlite(driver_connection, read_only: bool) -> None:
-    """Begin a transaction on a pysqlite connection: DEFERRED to read, IMMEDIATE to write."""
-    # Straight to the driver: this runs for every transaction, and a full SQLAlchemy execution of
-    # BEGIN cost as much as the statements of a webhook's read (bench/webhooks.py).
-    driver_connection.execute("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+def read_only(session: Session) -> Session:
+    """Begin the session's next transaction for reading only (DEFERRED on SQLite); call before its first query."""
+    session.connection(execution_options={READ_ONLY: True})
+    return session
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ivr.db.types import UTCDateTime, utcnow
@@ -24,11 +25,15 @@ NAMING = {
 }
 
 PHONE = 20  # E.164 is at most 15 digits plus "+"; a little room for nothing else
+ADDRESS = 255  # a caller as the provider names them: E.164, a SIP URI, a client identifier
+CALL_ID = 128  # a provider's id for a call (Twilio CallSid, SIP Call-ID)
 SLUG = 64
 NAME = 200
 
 TASK_STATES = ("open", "offered", "accepted", "done", "declined", "escalated", "expired", "cancelled")
 TASK_AUDIENCES = ("volunteers", "staff")
+# Provider-neutral: each telephony adapter maps its own status words to these.
+CALL_STATUSES = ("active", "ended", "unanswered", "failed")
 SMS_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "undelivered", "received")
 SMS_DIRECTIONS = ("outbound", "inbound")
 
@@ -147,33 +152,36 @@ class Partner(Base):
 
 
 class Call(Base):
-    """One phone call, keyed by the provider's call id; state is CallState.to_dict()."""
+    """One phone call, keyed by its provider and the provider's id for it; state is CallState.to_dict().
+
+    Provider-neutral: the telephony adapter (ivr.telephony) maps its own call ids and status words
+    to these columns; from_number is the caller's address as the provider gave it (a number, a SIP
+    URI, a client id).
+    """
 
     __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("provider", "provider_call_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    from_number: Mapped[str | None] = mapped_column(String(PHONE), index=True)
+    provider: Mapped[str] = mapped_column(String(16), default="twilio", server_default="twilio")
+    provider_call_id: Mapped[str] = mapped_column(String(CALL_ID))
+    from_number: Mapped[str | None] = mapped_column(String(ADDRESS), index=True)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
     flow_name: Mapped[str] = mapped_column(String(100), default="")
     flow_language: Mapped[str] = mapped_column(String(16), default="")
     flow_revision: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="in-progress")  # Twilio CallStatus values
+    status: Mapped[str] = mapped_column(String(20), default="active")  # one of CALL_STATUSES
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None]
     duration_seconds: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(Text, default="")
     last_update: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    # Bumped by every change; webhooks store a step only if nobody changed the call since they read it.
+    # Optimistic locking: every change bumps it, and an UPDATE of a call that changed since it was
+    # read raises StaleDataError (a key press and a spoken word racing: one wins, the other decides again).
     version: Mapped[int] = mapped_column(default=0, server_default="0")
-    # The audit event of the change that made this version. A database trigger copies it into
-    # call_events whenever the version changes (migration 0004), so a step is one statement; every
-    # change that bumps the version sets these, at the time in last_update.
-    last_event_kind: Mapped[str | None] = mapped_column(String(32))
-    last_event_node: Mapped[str | None] = mapped_column(String(100))
-    last_event_detail: Mapped[str | None] = mapped_column(Text)
-    last_event_outcome: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"version_id_col": version}
 
     tenant: Mapped[Tenant | None] = relationship()
     events: Mapped[list[CallEvent]] = relationship(
@@ -182,10 +190,7 @@ class Call(Base):
 
 
 class CallEvent(Base):
-    """One step of a call, for the audit trail: what came in, where the flow was, what it did.
-
-    Written by the database from calls.last_event_* (see Call.version), not by Hausruf's code.
-    """
+    """One step of a call, for the audit trail: what came in, where the flow was, what it did."""
 
     __tablename__ = "call_events"
 
@@ -255,9 +260,10 @@ class CallbackTask(Base):
     house_id: Mapped[str | None] = mapped_column(ForeignKey("houses.id"), index=True)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"), index=True)
-    callback_number: Mapped[str] = mapped_column(String(PHONE), default="")
+    callback_number: Mapped[str] = mapped_column(String(ADDRESS), default="")
     caller_name: Mapped[str] = mapped_column(String(NAME), default="")
-    recording_ref: Mapped[str | None] = mapped_column(String(500))  # path or URL of the spoken message
+    # The spoken message as the call's telephony adapter names it (ivr.telephony: fetch_recording).
+    recording_ref: Mapped[str | None] = mapped_column(String(500))
     transcript: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
@@ -301,14 +307,15 @@ class SmsMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(8), default="outbound")  # one of SMS_DIRECTIONS
-    to_number: Mapped[str] = mapped_column(String(PHONE))
-    from_number: Mapped[str] = mapped_column(String(PHONE), default="")
+    to_number: Mapped[str] = mapped_column(String(ADDRESS))  # a phone number, or the channel's address
+    from_number: Mapped[str] = mapped_column(String(ADDRESS), default="")
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # one of SMS_STATUSES
-    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")  # the messaging channel
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # the channel's id for it
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
-    last_error_code: Mapped[int | None]  # provider error code, e.g. Twilio 21211
+    last_error_code: Mapped[int | None]  # the channel's error code
     last_error_text: Mapped[str] = mapped_column(Text, default="")
     task_id: Mapped[int | None] = mapped_column(ForeignKey("callback_tasks.id", ondelete="SET NULL"), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)

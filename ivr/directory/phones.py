@@ -31,9 +31,16 @@ def normalise(text: str, region: str = DEFAULT_REGION) -> str:
 
 
 def caller_number(text: str | None, region: str = DEFAULT_REGION) -> str | None:
-    """E.164 for a caller id if it is a usable number, else None (withheld, 'anonymous', garbage)."""
+    """E.164 for a caller id if it is a usable number, else None (withheld, 'anonymous', garbage).
+
+    A SIP or tel URI counts by its user part: 'sip:+493023125301@pbx.example.org' is +493023125301.
+    """
+    text = (text or "").strip()
+    scheme, colon, rest = text.partition(":")
+    if colon and scheme.lower() in ("sip", "sips", "tel"):
+        text = rest.split("@", 1)[0].split(";", 1)[0]
     try:
-        return normalise(text or "", region)
+        return normalise(text, region)
     except PhoneNumberError:
         return None
 

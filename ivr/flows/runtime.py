@@ -1,6 +1,6 @@
 """The flows a running server answers with, and the small API the staff console uses for them.
 
-    live = current_app.extensions["hausruf.flows"]          # a LiveFlows
+    live = hausruf(current_app).flows                # a LiveFlows (ivr.wiring)
     live.current()                  the FlowSet new calls use (reloaded when a file changed)
     live.overview()                 every flow file: what is served, its problems, its stored revisions
     live.store_upload(name, text)   check an uploaded flow; refused with the checker's problems, or
@@ -193,7 +193,8 @@ def peek_flow_key(path: Path) -> tuple[str, str] | None:
 
 def init_app(app: Flask) -> None:
     """Load the flows once, storing their revisions in the app's database; each request sees the current set."""
-    from ivr.db import EXTENSION, READ_EXTENSION
+    from ivr.wiring import hausruf
 
-    archive = RevisionArchive(app.extensions[EXTENSION], app.extensions[READ_EXTENSION])  # after ivr.db.init_app
-    app.extensions["hausruf.flows"] = LiveFlows(app.config["HAUSRUF"].flows_dir, archive)
+    wiring = hausruf(app)
+    archive = RevisionArchive(wiring.sessions, wiring.read_sessions)  # after ivr.db.init_app
+    wiring.flows = LiveFlows(wiring.settings.flows_dir, archive)

@@ -5,6 +5,7 @@ Runs where tasks.booking.book_callback runs (ivr.calls.handler stores a step and
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from ivr.housing.models import HousingProject, HousingSeeker
 from ivr.housing.ranking import Project
 from ivr.housing.report import count_demand
 from ivr.housing.requests import offer_key
-from ivr.housing.wording import details_sms, phrase
+from ivr.housing.wording import PHRASES, lang_of, phrase
 from ivr.tasks import escalation
 from ivr.tasks.booking import book_callback, next_number
 from ivr.tasks.config import TaskConfig
@@ -30,15 +31,16 @@ from ivr.tasks.texts import spoken_phone, to_gsm
 log = logging.getLogger("hausruf.housing")
 
 
-def perform(session: Session, call: Call, action, context: CallContext, now: datetime):
+def perform(session: Session, call: Call, action, context: CallContext, now: datetime,
+            config: TaskConfig | None = None):
     """Carry out one effect of a step: housing actions here, callbacks through the task machinery."""
     if isinstance(action, HousingMatched):
         return matched(session, call, action, context, now)
     if isinstance(action, SendDetails):
         return send_details(session, call, action, context, now)
     if isinstance(action, BookProjectCallback):
-        return book_project_callback(session, call, action, context, now)
-    return book_callback(session, call, action, context, now)
+        return book_project_callback(session, call, action, context, now, config)
+    return book_callback(session, call, action, context, now, config)
 
 
 def matched(session: Session, call: Call, action: HousingMatched, context: CallContext,
@@ -67,25 +69,26 @@ def send_details(session: Session, call: Call, action: SendDetails, context: Cal
     if not projects or not context.caller.number:
         return None
     body = details_sms(projects, action.language)
-    return queue_sms(session, context.caller.number, body, f"housing:{call.call_sid}:{action.node}", now)
+    return queue_sms(session, context.caller.number, body, f"housing:{call.provider_call_id}:{action.node}", now)
 
 
 def book_project_callback(session: Session, call: Call, action: BookProjectCallback, context: CallContext,
-                          now: datetime) -> CallbackTask | None:
+                          now: datetime, config: TaskConfig | None = None) -> CallbackTask | None:
     """A callback task for the project's contact (or staff), offered by SMS with the caller's answers."""
     existing = session.scalar(select(CallbackTask).where(CallbackTask.call_id == call.id,
                                                          CallbackTask.audience.in_(("project", "staff"))))
     if existing is not None:
         return existing
     project = session.get(HousingProject, action.project) if action.project else None
-    zone = getattr(context.now.tzinfo, "key", None) or "UTC"
-    config = TaskConfig.from_env(context.staff_number, zone)
+    if config is None:  # outside the app (tests, the simulator): the settings as they are now
+        zone = getattr(context.now.tzinfo, "key", None) or "UTC"
+        config = TaskConfig.from_env(context.staff_number, zone)
     number = context.caller.number or call.from_number or ""
     topic = phrase(action.language, "task_topic").format(name=project.name if project else "-")
     task = CallbackTask(number=next_number(session), audience="project" if project else "staff", topic=topic[:100],
                         call=call, callback_number=number, caller_name="", created_at=now, escalation_level=0)
     session.add(task)
-    open_task(task, f"call {call.call_sid}", f"housing seeker asked for a call in node {action.node}", now)
+    open_task(task, f"call {call.provider_call_id}", f"housing seeker asked for a call in node {action.node}", now)
     session.flush()
     seeker = _seeker_of(session, call)
     if seeker is not None:
@@ -101,8 +104,19 @@ def book_project_callback(session: Session, call: Call, action: BookProjectCallb
     # The contact is not a helper who replies by SMS: staff follow up on the task once it expires.
     task.next_step_at = task.created_at + config.expire_after
     queue_sms(session, project.contact_phone, text, offer_key(task.id, project.id), now, task)
-    log.info("task #%s booked for the contact of project %s (call %s)", task.number, project.id, call.call_sid)
+    log.info("task #%s booked for the contact of project %s (call %s)", task.number, project.id, call.provider_call_id)
     return task
+
+
+def details_sms(projects: list[Project], language: str) -> str:
+    """The SMS with the chosen projects: name, town, SMS text, contact and number."""
+    lang = lang_of(language)
+    parts = [PHRASES[lang]["sms_head"]]
+    for index, p in enumerate(projects, 1):
+        contact = f"{PHRASES[lang]['sms_contact']}: {p.contact_name + ', ' if p.contact_name else ''}" \
+                  f"{spoken_phone(p.contact_phone)}"
+        parts.append(f"{index}) {p.name}, {p.town}. {p.sms_text} {contact}.")
+    return to_gsm(" ".join(parts))
 
 
 def _projects(session: Session, ids: tuple[str, ...]) -> list[Project]:
@@ -114,4 +128,7 @@ def _projects(session: Session, ids: tuple[str, ...]) -> list[Project]:
 
 def init_app(app: Flask) -> None:
     """Voice webhooks carry out housing actions too (they go where callbacks are booked)."""
-    app.extensions["hausruf.book_callback"] = perform
+    from ivr.wiring import hausruf
+
+    wiring = hausruf(app)
+    wiring.book_callback = functools.partial(perform, config=wiring.tasks)  # settings read once

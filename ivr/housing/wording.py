@@ -41,18 +41,18 @@ PHRASES = {
 }
 
 
-def _lang(language: str) -> str:
+def lang_of(language: str) -> str:
     return language if language in PHRASES else "de"
 
 
 def phrase(language: str, key: str) -> str:
     """One fixed phrase."""
-    return PHRASES[_lang(language)][key]
+    return PHRASES[lang_of(language)][key]
 
 
 def said_matches(matches: tuple[Scored, ...], language: str) -> tuple[str, ...]:
     """One segment per project (pauses between them): ordinal, name and town, the phone text, free flats."""
-    lang = _lang(language)
+    lang = lang_of(language)
     segments = []
     for ordinal, scored in zip(ORDINALS[lang], matches):
         p = scored.project
@@ -69,7 +69,7 @@ def _free(project: Project, lang: str) -> str:
 
 def said_closest(closest: tuple[Scored, ...], language: str) -> tuple[str, ...]:
     """What came closest when nothing fits, and what each one lacks."""
-    lang = _lang(language)
+    lang = lang_of(language)
     segments = []
     for scored in closest:
         missing = [MISSING[lang].get(code, code) for code in scored.missing]
@@ -77,16 +77,3 @@ def said_closest(closest: tuple[Scored, ...], language: str) -> tuple[str, ...]:
         segments.append(PHRASES[lang]["closest"].format(name=scored.project.name, town=scored.project.town,
                                                         missing=text))
     return tuple(segments)
-
-
-def details_sms(projects: list[Project], language: str) -> str:
-    """The SMS with the chosen projects: name, town, SMS text, contact and number."""
-    from ivr.tasks.texts import spoken_phone, to_gsm
-
-    lang = _lang(language)
-    parts = [PHRASES[lang]["sms_head"]]
-    for index, p in enumerate(projects, 1):
-        contact = f"{PHRASES[lang]['sms_contact']}: {p.contact_name + ', ' if p.contact_name else ''}" \
-                  f"{spoken_phone(p.contact_phone)}"
-        parts.append(f"{index}) {p.name}, {p.town}. {p.sms_text} {contact}.")
-    return to_gsm(" ".join(parts))

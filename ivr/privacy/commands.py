@@ -50,10 +50,13 @@ def export_command(number: str) -> None:
 @click.option("--keep-directory", is_flag=True, help="Keep the tenant's directory entry (staff decided so).")
 def erase_command(number: str, keep_directory: bool) -> None:
     """Remove or anonymise everything held about NUMBER, here and at the provider, and print what was done."""
+    from ivr.app import provider_eraser
     from ivr.privacy.person import PersonError, erase_person
 
+    settings = Settings.from_env()
     try:
-        report = erase_person(Settings.from_env(), number, keep_directory=keep_directory)
+        report = erase_person(settings, number, keep_directory=keep_directory,
+                              erase_at_provider=provider_eraser(settings))
     except PersonError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n".join(report))

@@ -34,7 +34,6 @@ PERSONAL: dict[str, Coverage] = {
                                   "the directory"),
     "calls.from_number": Coverage("calls", "deleted (and the call record at the provider)", "HAUSRUF_RETENTION_DAYS"),
     "calls.state": Coverage("calls", _CALL, "HAUSRUF_RETENTION_DAYS"),  # the answers given in the call
-    "calls.last_event_detail": Coverage("calls", _CALL, "HAUSRUF_RETENTION_DAYS"),
     "call_events.detail": Coverage("calls", _CALL, "HAUSRUF_RETENTION_DAYS"),  # keys pressed, words heard
     "callback_tasks.callback_number": Coverage("tasks", "deleted with the task", "finished tasks: RETENTION_DAYS"),
     "callback_tasks.caller_name": Coverage("tasks", "deleted with the task", "finished tasks: RETENTION_DAYS"),

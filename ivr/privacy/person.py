@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
@@ -163,7 +164,7 @@ def export_person(settings, raw_number: str) -> dict:
             "rendered_personal_prompts": [str(p) for p in personal_prompt_files(settings, held)],
             "housing_seekers": [{"phone": h.phone, "answers": h.answers, "matched_projects": h.matched,
                                  "share_consent": h.share_consent, "created_at": h.created_at,
-                                 "call_sid": h.call.call_sid if h.call else None} for h in held.seekers],
+                                 "call": h.call.provider_call_id if h.call else None} for h in held.seekers],
             "staff_audit_entries": [{"at": e.at, "by": e.actor, "action": e.action, "target": e.target,
                                      "detail": e.detail} for e in held.audit],
             "chat_messages": [],  # no chat channel yet
@@ -173,16 +174,20 @@ def export_person(settings, raw_number: str) -> dict:
     return result
 
 
-def erase_person(settings, raw_number: str, keep_directory: bool = False) -> list[str]:
-    """Remove or anonymise everything held about the number; returns what was done, line by line."""
+def erase_person(settings, raw_number: str, keep_directory: bool = False,
+                 erase_at_provider: Callable[[list[str]], str] | None = None) -> list[str]:
+    """Remove or anonymise everything held about the number; returns what was done, line by line.
+
+    erase_at_provider deletes the provider's copies by their ids (ivr.app.provider_eraser picks the adapter's).
+    """
     number = parse_number(raw_number)
     # The spool first: a worker that books spooled calls meanwhile books them before the rows are deleted.
     done: list[str] = [f"spooled missed calls removed: {remove_from_spool(settings.data_dir, number)}"]
     with _session(settings) as session:
         _secure_delete(session)
         held = find_holdings(session, number)
-        provider_sids = ([c.call_sid for c in held.calls] + [m.provider_sid for m in held.sms if m.provider_sid]
-                         + held.recording_sids)
+        provider_sids = ([c.provider_call_id for c in held.calls]
+                         + [m.provider_message_id for m in held.sms if m.provider_message_id] + held.recording_sids)
         prompt_files = personal_prompt_files(settings, held)
         recording_files = _recording_files(settings, held)
         task_ids, call_ids = [t.id for t in held.tasks], [c.id for c in held.calls]
@@ -221,7 +226,8 @@ def erase_person(settings, raw_number: str, keep_directory: bool = False) -> lis
         path.unlink(missing_ok=True)
     done.append(f"local recordings deleted: {len(recording_files)}")
     done.append(f"rendered personal prompts deleted: {len(prompt_files)}")
-    done.append(delete_at_provider(settings, provider_sids))
+    done.append(erase_at_provider(provider_sids) if erase_at_provider and provider_sids
+                else "provider: nothing to delete" if erase_at_provider else "provider: NOT asked to delete")
     done.append("queued jobs: none carry personal data (jobs name no number; the SMS outbox rows are deleted above)")
     log.info("person erase for %s: %s", mask(number), "; ".join(done))
     return done
@@ -327,33 +333,6 @@ def remove_from_spool(data_dir: Path, number: str) -> int:
     return removed
 
 
-def delete_at_provider(settings, sids: list[str]) -> str:
-    """Delete call records, messages and recordings at Twilio; says how many, and what failed."""
-    if not sids:
-        return "provider: nothing to delete"
-    try:
-        from ivr.telephony.twilio.client import TwilioRestClient
-
-        client = TwilioRestClient(settings).client
-    except ValueError:
-        return f"provider: NOT deleted ({len(sids)} records), TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set"
-    deleted, failed = 0, []
-    for sid in dict.fromkeys(sids):
-        resource = {"CA": client.calls, "SM": client.messages, "MM": client.messages, "RE": client.recordings}.get(sid[:2])
-        if resource is None:
-            continue
-        try:
-            resource(sid).delete()
-            deleted += 1
-        except Exception as exc:  # noqa: BLE001 - one record Twilio refuses must not stop the others
-            if getattr(exc, "status", None) == 404:
-                deleted += 1  # gone already
-            else:
-                failed.append(f"{sid} ({getattr(exc, 'status', type(exc).__name__)})")
-    line = f"provider: deleted {deleted} records (calls, messages, recordings)"
-    return line + (f"; could not delete: {', '.join(failed)}" if failed else "")
-
-
 def _tenant(tenant: Tenant) -> dict:
     return {"first_name": tenant.first_name, "last_name": tenant.last_name, "salutation": tenant.salutation,
             "language": tenant.language, "house": tenant.house_id, "notes": tenant.notes,
@@ -361,7 +340,7 @@ def _tenant(tenant: Tenant) -> dict:
 
 
 def _call(call: Call) -> dict:
-    return {"call_sid": call.call_sid, "from": call.from_number, "started_at": call.started_at,
+    return {"provider": call.provider, "call_id": call.provider_call_id, "from": call.from_number, "started_at": call.started_at,
             "ended_at": call.ended_at, "duration_seconds": call.duration_seconds, "status": call.status,
             "outcome": call.outcome, "flow": call.flow_name,
             "answers": (call.state or {}).get("answers", {}),  # what the call's questions stored (housing line)

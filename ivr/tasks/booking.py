@@ -35,7 +35,7 @@ def lock_spool(session: Session) -> None:
 
 
 def book_callback(session: Session, call: Call, action: BookCallback, context: CallContext,
-                  now: datetime) -> CallbackTask:
+                  now: datetime, config: TaskConfig | None = None) -> CallbackTask:
     """Create the call's task for action.audience (or attach a recording to it) and queue the first SMS.
 
     Runs inside the webhook's transaction and does not commit: the task, its transition and the SMS
@@ -48,14 +48,15 @@ def book_callback(session: Session, call: Call, action: BookCallback, context: C
         if action.recording:
             existing.recording_ref = action.recording[:500]
         return existing
-    zone = getattr(context.now.tzinfo, "key", None) or "UTC"
-    config = TaskConfig.from_env(context.staff_number, zone)
+    if config is None:  # callers without the app's wiring (tests, tools)
+        zone = getattr(context.now.tzinfo, "key", None) or "UTC"
+        config = TaskConfig.from_env(context.staff_number, zone)
     task = _new_task(session, context.caller, action.audience, action.topic, now, call=call,
                      recording=action.recording)
-    open_task(task, f"call {call.call_sid}", f"caller chose a callback in node {action.node}", now)
+    open_task(task, f"call {call.provider_call_id}", f"caller chose a callback in node {action.node}", now)
     session.flush()
     escalation.start(session, task, now, config)
-    log.info("task #%s booked for %s (call %s)", task.number, action.audience, call.call_sid)
+    log.info("task #%s booked for %s (call %s)", task.number, action.audience, call.provider_call_id)
     return task
 
 
@@ -65,8 +66,9 @@ def book_spooled(session: Session, entries: list[dict], now: datetime, config: T
     for entry in entries:
         # One task per call: every failing webhook of a call spools it again, and take_spooled hands
         # out entries again after a crash before finish_spooled.
-        sid = entry.get("call_sid", "")
-        marker = f"spooled call {sid}" if sid else f"spooled call at {entry.get('at', '')}"
+        # Entries spooled before 0011_simple_call_path name the call by its Twilio "call_sid".
+        call_id = entry.get("call_id") or entry.get("call_sid") or ""
+        marker = f"spooled call {call_id}" if call_id else f"spooled call at {entry.get('at', '')}"
         if session.scalar(select(TaskTransition.id).where(TaskTransition.reason == marker)) is not None:
             continue
         caller = find_caller(session, entry.get("from"))

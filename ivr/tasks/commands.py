@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import click
 
-from ivr.config import Settings, settings_for_start
+from ivr.config import Settings, configure_logging, settings_for_start
 from ivr.db.engine import make_engine, session_factory
 from ivr.db.migrate import upgrade
 from ivr.tasks.config import TaskConfig
@@ -81,13 +81,12 @@ def cancel_command(number: int, by: str, reason: str) -> None:
 @click.option("--threads", default=2, show_default=True, help="Worker threads.")
 def worker_command(threads: int) -> None:
     """Run the Huey consumer until interrupted."""
-    import logging
-
+    from ivr.app import listen_beside_worker, worker_jobs
     from ivr.tasks.worker import run_worker
 
     settings = settings_for_start()  # exit 2 with every problem, before the consumer starts
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_worker(settings, workers=threads)
+    configure_logging(settings)
+    run_worker(settings, workers=threads, jobs=worker_jobs(settings), beside=listen_beside_worker)
 
 
 def register(group: click.Group) -> None:

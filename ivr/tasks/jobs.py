@@ -1,9 +1,14 @@
-"""The worker's jobs over one database and one Twilio client: send the outbox, run due steps, import the spool."""
+"""The worker's jobs over one database, a messaging channel and the telephony adapters: outbox, due steps, spool, recordings.
+
+The channel and the adapters come from the wiring (ivr.wiring.worker_jobs) as factories, so that
+this package depends on the ports only (ivr.telephony.ports) and nothing is built before it is used.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import func, select
 
@@ -15,7 +20,7 @@ from ivr.tasks.booking import book_spooled, lock_spool
 from ivr.tasks.config import TaskConfig
 from ivr.tasks.escalation import run_due_steps
 from ivr.tasks.sending import SendReport, send_due
-from ivr.telephony.twilio.client import TwilioRestClient
+from ivr.telephony.ports import MessagingChannel, TelephonyAdapter
 
 log = logging.getLogger("hausruf.worker")
 
@@ -26,12 +31,17 @@ def utcnow() -> datetime:
 
 
 class Jobs:
-    """Opens its database engine and Twilio client on first use, so importing it costs nothing."""
+    """Opens its database engine, channel and adapters on first use, so importing it costs nothing."""
 
-    def __init__(self, settings: Settings, config: TaskConfig | None = None, client: TwilioRestClient | None = None):
+    def __init__(self, settings: Settings, config: TaskConfig | None = None,
+                 channel: Callable[[], MessagingChannel] | None = None,
+                 telephony: dict[str, Callable[[], TelephonyAdapter]] | None = None):
         self.settings = settings
         self.config = config or TaskConfig.for_settings(settings)
-        self._client = client
+        self._new_channel = channel
+        self._channel: MessagingChannel | None = None
+        self._new_adapter = telephony or {}
+        self._adapters: dict[str, TelephonyAdapter] = {}
         self._sessions = None
         self._said_held = False  # "SMS are held" is said once per worker, not on every pass
 
@@ -42,15 +52,39 @@ class Jobs:
         return self._sessions
 
     @property
-    def client(self) -> TwilioRestClient:
-        if self._client is None:
-            self._client = TwilioRestClient(self.settings)
-        return self._client
+    def channel(self) -> MessagingChannel:
+        """The messaging channel; ValueError when none is wired or it lacks credentials."""
+        if self._channel is None:
+            if self._new_channel is None:
+                raise ValueError("no messaging channel is wired (see ivr.wiring.worker_jobs)")
+            self._channel = self._new_channel()
+        return self._channel
+
+    def telephony(self, provider: str) -> TelephonyAdapter:
+        """The telephony adapter of provider (recordings of its calls)."""
+        if provider not in self._adapters:
+            if provider not in self._new_adapter:
+                raise ValueError(f"no telephony adapter for {provider!r} is wired")
+            self._adapters[provider] = self._new_adapter[provider]()
+        return self._adapters[provider]
+
+    @staticmethod
+    def _recording_url(session, task_id: int, urls: dict[str, str] | None) -> str | None:
+        """Where the provider said the task's recording is (urls: by recording reference), if it said so."""
+        if not urls:
+            return None
+        from ivr.db.models import CallbackTask
+
+        return urls.get(session.get(CallbackTask, task_id).recording_ref or "")
 
     @property
     def sms_held(self) -> bool:
-        """Without Twilio credentials nothing can be sent: SMS wait in the outbox until they are set."""
-        return self._client is None and not (self.settings.twilio_account_sid and self.settings.twilio_auth_token)
+        """Without the channel's credentials nothing can be sent: messages wait in the outbox until they are set."""
+        try:
+            self.channel
+        except ValueError:
+            return True
+        return False
 
     def send_outbox(self, now: datetime | None = None) -> SendReport:
         """Send every due SMS (none without Twilio credentials: they are held in the outbox, said once)."""
@@ -61,7 +95,7 @@ class Jobs:
                 self._said_held = True
             return SendReport(held=True)
         with self.sessions() as session:
-            report = send_due(session, self.client, now or utcnow(), self.config, self.settings.public_url)
+            report = send_due(session, self.channel, now or utcnow(), self.config)
         if report.sent or report.failed or report.retried or report.recovered:
             log.info("outbox: %s", report)
         return report
@@ -136,13 +170,12 @@ class Jobs:
 
         done = 0
         with self.sessions() as session:
-            pending = session.scalars(select(CallbackTask.recording_ref).where(
-                CallbackTask.recording_ref.like("RE%") | CallbackTask.recording_ref.like("sip-%"),
-                CallbackTask.transcript.is_(None))).all()
-        for recording_sid in pending:
+            pending = session.scalars(select(CallbackTask.id).where(
+                CallbackTask.recording_ref.is_not(None), CallbackTask.transcript.is_(None))).all()
+        for task_id in pending:
             with self.sessions() as session:
-                if transcribe_message(session, self.settings, self.speech_models, recording_sid,
-                                      (urls or {}).get(recording_sid)) is not None:
+                if transcribe_message(session, self.settings, self.speech_models, task_id, self.telephony,
+                                      self._recording_url(session, task_id, urls)):
                     session.commit()
                     done += 1
         purge_recordings(self.settings, now)

@@ -23,10 +23,16 @@ def queue_sms(session: Session, to: str, body: str, key: str, now: datetime,
     if existing is not None:
         return existing
     message = SmsMessage(direction="outbound", to_number=to, from_number="", body=body, status="queued",
-                         attempts=0, next_attempt_at=now, idempotency_key=key[:100], created_at=now, task=task)
+                         attempts=0, next_attempt_at=now, idempotency_key=key[:100], created_at=now, task=task,
+                         channel=channel_of(to))
     session.add(message)
     session.info[QUEUED_FLAG] = True
     return message
+
+
+def channel_of(address: str) -> str:
+    """The channel an address belongs to: a Matrix user, room id or alias (ivr.telephony.matrix), else SMS."""
+    return "matrix" if address[:1] in ("@", "!", "#") else "sms"
 
 
 def _by_key(session: Session, key: str) -> SmsMessage | None:
@@ -34,13 +40,13 @@ def _by_key(session: Session, key: str) -> SmsMessage | None:
     return session.scalar(select(SmsMessage).where(SmsMessage.idempotency_key == key[:100]))
 
 
-def record_inbound(session: Session, message_sid: str, from_number: str, to_number: str, body: str,
+def record_inbound(session: Session, message_id: str, from_number: str, to_number: str, body: str,
                    now: datetime) -> SmsMessage | None:
-    """Store a received SMS; None if this MessageSid was stored before (Twilio retried the webhook)."""
-    if message_sid and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_sid == message_sid)):
+    """Store a received message; None if its id was stored before (the channel retried its webhook)."""
+    if message_id and session.scalar(select(SmsMessage.id).where(SmsMessage.provider_message_id == message_id)):
         return None
-    message = SmsMessage(direction="inbound", to_number=to_number[:20], from_number=from_number[:20],
-                         body=body[:1600], status="received", provider_sid=message_sid[:64] or None,
+    message = SmsMessage(direction="inbound", to_number=to_number[:255], from_number=from_number[:255],
+                         body=body[:1600], status="received", provider_message_id=message_id[:128] or None,
                          created_at=now, sent_at=now)
     session.add(message)
     return message

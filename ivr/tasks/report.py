@@ -56,7 +56,7 @@ def task_details(session: Session, task: CallbackTask, timezone: str) -> list[st
         f"  caller:     {task.caller_name or 'unknown'}, {spoken_phone(task.callback_number) or '-'}",
         f"  house:      {task.house.name if task.house else '-'}",
         f"  topic:      {task.topic}",
-        f"  booked:     {local(task.created_at)}" + (f" (call {task.call.call_sid})" if task.call else ""),
+        f"  booked:     {local(task.created_at)}" + (f" (call {task.call.provider_call_id})" if task.call else ""),
         f"  who has it: {holder(task)}",
         f"  next step:  {local(task.next_step_at)}",
     ]

@@ -1,18 +1,19 @@
-"""Sending the outbox: claim a row, send it, record the provider's SID; never lose, never double.
+"""Sending the outbox through a messaging channel: claim a row, send it, record the channel's id; never lose, never double.
 
 Each row is claimed in its own short transaction (status "sending", attempts + 1, and a lease in
-next_attempt_at), then sent, then the MessageSid is recorded in another transaction.
+next_attempt_at), then sent, then the channel's message id is recorded in another transaction.
 
-Why no double send after a crash: Twilio's Messages API has no idempotency key, so a worker that
-dies between the POST and recording the SID leaves a row in "sending" whose message may or may not
-exist. Once the lease has run out (HAUSRUF_SMS_LEASE_SECONDS, longer than any HTTP timeout, so the
-dead worker's request has finished one way or the other), the next worker *looks the message up*
-before sending: it lists the messages from our number to that recipient (GET Messages.json with To
-and From), page after page until they are older than the row, and takes one whose body is the row's body, created after the row, whose SID no
-other row holds. Found: the row becomes "sent" with that SID. Not found: it is sent now. Network
-errors and 5xx answers on the POST are treated the same way, since Twilio may have accepted the
-message before the answer was lost; 429 and other 4xx were refused and are not looked up.
-The body is a good marker because each row's text carries the task number and its kind.
+Why no double send after a crash: a channel with an idempotency key (MessagingChannel.idempotent)
+refuses a second message with the row's key, so the row is simply sent again. Twilio SMS has no
+such key, so a worker that dies between sending and recording the id leaves a row in "sending"
+whose message may or may not exist. Once the lease has run out (HAUSRUF_SMS_LEASE_SECONDS, longer
+than any HTTP timeout, so the dead worker's request has finished one way or the other), the next
+worker *looks the message up* before sending: it lists the messages to that recipient, page after
+page until they are older than the row (never only the newest page: after a burst of more than 50
+SMS to one number the lost one could be missed and sent twice), and takes one whose body is the row's body, created after the row, whose id no other row holds.
+Found: the row becomes "sent" with that id. Not found: it is sent now. Errors that may have gone
+through (ChannelError.maybe_done: network errors, 5xx) are treated the same way; refusals are not
+looked up. The body is a good marker because each row's text carries the task number and its kind.
 """
 
 from __future__ import annotations
@@ -29,17 +30,14 @@ from ivr.db.models import SmsMessage
 from ivr.directory.phones import mask
 from ivr.tasks import escalation
 from ivr.tasks.config import TaskConfig
-from ivr.telephony.twilio.client import TwilioError, TwilioRestClient
+from ivr.telephony.ports import ChannelError, DeliveryReport, MessagingChannel
 
 log = logging.getLogger("hausruf.sms")
 
 MAX_BACKOFF = timedelta(hours=1)
-CLOCK_SKEW = timedelta(minutes=5)  # between our clock and Twilio's date_created
-# Twilio message statuses ("Message resource", Status values) in the order they can follow each other.
+CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the channel's
+# Message statuses (ivr.db.models.SMS_STATUSES) in the order they can follow each other.
 RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
-PROVIDER_STATUS = {"accepted": "sending", "scheduled": "sending", "queued": "sending", "sending": "sending",
-                   "sent": "sent", "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
-                   "failed": "failed", "canceled": "failed"}
 
 
 @dataclass
@@ -53,13 +51,8 @@ class SendReport:
     held: bool = False  # no Twilio credentials: nothing was tried (ivr.tasks.jobs)
 
 
-def status_url(public_url: str | None, message: SmsMessage) -> str | None:
-    """Where Twilio posts delivery reports; the row id lets a report that beats our commit find its row."""
-    return f"{public_url.rstrip('/')}/twilio/sms-status?outbox={message.id}" if public_url else None
-
-
-def send_due(session: Session, client: TwilioRestClient, now: datetime, config: TaskConfig,
-             public_url: str | None = None, limit: int = 100) -> SendReport:
+def send_due(session: Session, channel: MessagingChannel, now: datetime, config: TaskConfig,
+             limit: int = 100) -> SendReport:
     """Send every due row (queued, or left in "sending" past its lease); commits per row."""
     report = SendReport()
     due = session.scalars(select(SmsMessage.id).where(
@@ -69,13 +62,14 @@ def send_due(session: Session, client: TwilioRestClient, now: datetime, config: 
     ).order_by(SmsMessage.id).limit(limit)).all()
     session.commit()
     for message_id in due:
-        previous = _claim(session, message_id, client.from_number, now, config)
+        previous = _claim(session, message_id, channel.sender, now, config)
         if previous is None:
             continue  # another worker got it first
         message = session.get(SmsMessage, message_id)
-        if previous == "sending" and _recover(session, client, message, now, config, report):
+        if previous == "sending" and not channel.idempotent and _recover(session, channel, message, now, config,
+                                                                         report):
             continue
-        _send(session, client, message, now, config, public_url, report)
+        _send(session, channel, message, now, config, report)
     return report
 
 
@@ -98,35 +92,34 @@ def _claim(session: Session, message_id: int, from_number: str, now: datetime, c
     return None
 
 
-def _recover(session: Session, client: TwilioRestClient, message: SmsMessage, now: datetime,
+def _recover(session: Session, channel: MessagingChannel, message: SmsMessage, now: datetime,
              config: TaskConfig, report: SendReport) -> bool:
-    """A row left in "sending": True if the provider has it already (recorded) or we must wait."""
+    """A row left in "sending": True if the channel has it already (recorded) or we must wait."""
     since = message.created_at - CLOCK_SKEW
     try:
-        # Every message since the row was made, however many pages: after a burst of more than a
-        # page to one number, the newest 50 alone could miss the lost one and send it twice.
-        listed = client.recent_messages(message.to_number, since=since)
-    except TwilioError as exc:
+        listed = channel.recent(message.to_number, since=since)
+    except ChannelError as exc:
         _retry_later(session, message, now, config, exc, report, keep_sending=True)
         return True
-    known = set(session.scalars(select(SmsMessage.provider_sid).where(
-        SmsMessage.to_number == message.to_number, SmsMessage.provider_sid.is_not(None))))
+    known = set(session.scalars(select(SmsMessage.provider_message_id).where(
+        SmsMessage.to_number == message.to_number, SmsMessage.provider_message_id.is_not(None))))
     for candidate in listed:
-        if (candidate.sid not in known and message.body in candidate.body
+        if (candidate.message_id not in known and message.body in candidate.body
                 and (candidate.created_at is None or candidate.created_at >= since)):
             log.info("SMS %s to %s was sent before a crash as %s; not sending again",
-                     message.id, mask(message.to_number), candidate.sid)
-            _record_sent(session, message, candidate.sid, now)
+                     message.id, mask(message.to_number), candidate.message_id)
+            _record_sent(session, message, candidate.message_id, now)
             report.recovered += 1
             return True
     return False
 
 
-def _send(session: Session, client: TwilioRestClient, message: SmsMessage, now: datetime, config: TaskConfig,
-          public_url: str | None, report: SendReport) -> None:
+def _send(session: Session, channel: MessagingChannel, message: SmsMessage, now: datetime, config: TaskConfig,
+          report: SendReport) -> None:
     try:
-        sid = client.send_sms(message.to_number, message.body, status_url(public_url, message))
-    except TwilioError as exc:
+        sid = channel.send(message.to_number, message.body, message.idempotency_key or f"outbox:{message.id}",
+                           message.id)
+    except ChannelError as exc:
         if exc.permanent or message.attempts >= config.sms_max_attempts:
             _fail(session, message, now, config, exc.code, str(exc))
             report.failed += 1
@@ -142,13 +135,13 @@ def _record_sent(session: Session, message: SmsMessage, sid: str, now: datetime)
     session.refresh(message)
     if RANK.get(message.status, 0) < RANK["sent"]:
         message.status = "sent"
-    message.provider_sid = message.provider_sid or sid
+    message.provider_message_id = message.provider_message_id or sid
     message.sent_at = message.sent_at or now
     message.next_attempt_at = None
     session.commit()
 
 
-def _retry_later(session: Session, message: SmsMessage, now: datetime, config: TaskConfig, exc: TwilioError,
+def _retry_later(session: Session, message: SmsMessage, now: datetime, config: TaskConfig, exc: ChannelError,
                  report: SendReport, keep_sending: bool) -> None:
     """Back off exponentially; a maybe-sent row stays "sending" so the retry looks it up first."""
     delay = min(config.sms_backoff * (2 ** max(0, message.attempts - 1)), MAX_BACKOFF)
@@ -173,17 +166,17 @@ def _fail(session: Session, message: SmsMessage, now: datetime, config: TaskConf
     session.commit()
 
 
-def record_status(session: Session, sid: str, outbox_id: str | None, status: str, error_code: str | None,
-                  now: datetime, config: TaskConfig) -> bool:
-    """A delivery report (POST /twilio/sms-status); False if no row matches. The caller commits."""
-    message = session.scalar(select(SmsMessage).where(SmsMessage.provider_sid == sid)) if sid else None
-    if message is None and outbox_id and re.fullmatch(r"[0-9]{1,18}", outbox_id):  # no bigint overflow
-        message = session.get(SmsMessage, int(outbox_id))
+def record_status(session: Session, report: DeliveryReport, now: datetime, config: TaskConfig) -> bool:
+    """A delivery report from the channel; False if no row matches. The caller commits."""
+    sid = report.message_id
+    message = session.scalar(select(SmsMessage).where(SmsMessage.provider_message_id == sid)) if sid else None
+    if message is None and report.outbox_id is not None:
+        message = session.get(SmsMessage, report.outbox_id)
     if message is None or message.direction != "outbound":
         return False
-    if sid and not message.provider_sid:
-        message.provider_sid = sid[:64]
-    new = PROVIDER_STATUS.get(status.lower())
+    if sid and not message.provider_message_id:
+        message.provider_message_id = sid[:128]
+    new = report.status or None
     # Reports can arrive out of order (Twilio docs, "Outbound Message Status in Status Callbacks").
     if new is None or RANK.get(new, 0) <= RANK.get(message.status, 0):
         return True
@@ -191,8 +184,7 @@ def record_status(session: Session, sid: str, outbox_id: str | None, status: str
     message.next_attempt_at = None
     message.sent_at = message.sent_at or now
     if new in ("failed", "undelivered"):
-        message.last_error_code = int(error_code) if (error_code or "").isdigit() else None
-        message.last_error_text = f"delivery report: {status} (error {error_code or '-'})"
+        message.last_error_code = report.error_code
+        message.last_error_text = f"delivery report: {new} (error {report.error_code or '-'})"
         escalation.on_sms_failed(session, message, now, config)
     return True
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Callable
 
 from huey import Huey, crontab
 from huey.api import TaskWrapper
@@ -61,13 +62,21 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
     return Queue(huey, jobs, send_outbox, sweep, transcribe, purge)
 
 
-def run_worker(settings: Settings, workers: int = 2) -> None:
-    """Run the consumer until SIGINT/SIGTERM; a first sweep at start picks up what a crash left."""
+def run_worker(settings: Settings, workers: int = 2, jobs: Jobs | None = None,
+               beside: Callable[[Queue], None] | None = None) -> None:
+    """Run the consumer until SIGINT/SIGTERM; a first sweep at start picks up what a crash left.
+
+    jobs come wired with a messaging channel and telephony adapters (ivr.app.worker_jobs); beside(queue)
+    starts what runs next to the consumer (a chat channel's listener, ivr.app.listen_beside_worker).
+    """
     upgrade(settings.database_url)
-    queue = build_queue(settings)
+    queue = build_queue(settings, jobs)
     queue.sweep()  # enqueue one right away: rows left in "sending" by a killed worker are resolved now
+    if beside is not None:
+        beside(queue)
     # A short poll interval keeps the embedded SQLite queue within a second of a webhook's kick.
     consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
                                           initial_delay=0.1, backoff=1.15, max_delay=1.0)
     log.info("worker started: queue %s, %d threads", settings.queue_url.split("@")[-1], workers)
     consumer.run()
+

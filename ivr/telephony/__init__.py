@@ -1,5 +1,6 @@
-"""Telephony adapters: translate a provider's webhooks into engine events and engine actions back.
+"""Telephony and messaging: the ports (ports.py) and one folder per provider that implements them.
 
-Twilio is the first adapter (ivr.telephony.twilio). Nothing in ivr.engine knows about it, so a
-self-hosted SIP path (an open-source PBX speaking to the same engine) stays possible.
+A telephony adapter turns a provider's events into CallService calls and renders the StepResult;
+a messaging channel sends and receives messages for the outbox. Twilio (ivr.telephony.twilio) is
+the first of each; docs/adapters.md is the recipe for the next (SIP, a chat channel).
 """

@@ -28,6 +28,7 @@ from flask import Blueprint, Flask, abort, current_app, send_from_directory
 from ivr.privacy.keys import key_matches, server_secret, url_key
 from ivr.privacy.personal import FOLDER as PERSONAL_FOLDER
 from ivr.privacy.personal import WAIT_SECONDS, PersonalPrompts, neutral_text
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.prompts")
 bp = Blueprint("prompts", __name__)
@@ -175,7 +176,7 @@ class PromptUrls:
 
 def _prerender(personal: PersonalPrompts, app: Flask) -> None:
     try:
-        languages = sorted({flow.language for flow in app.extensions["hausruf.flows"].current().flows()})
+        languages = sorted({flow.language for flow in hausruf(app).flows.current().flows()})
         made = personal.prerender(languages or [app.config["HAUSRUF"].default_language])
         if made:
             log.info("rendered %d personal prompt fragments ahead of time", made)
@@ -191,7 +192,7 @@ def prompt_path(secret: bytes, language: str, name: str) -> str:
 @bp.get("/prompts/<language>/<key>/<name>")
 def prompt_file(language: str, key: str, name: str):
     """The audio of one prompt; 404 unless the key is the server's for this file (known caller or not)."""
-    secret = current_app.extensions["hausruf.prompt_url"].secret
+    secret = hausruf(current_app).prompt_url.secret
     if not (LANGUAGE.match(language) and FILE_NAME.match(name) and key_matches(secret, key, "prompt", language, name)):
         abort(404)
     folder = current_app.config["HAUSRUF"].prompts_dir / language
@@ -238,7 +239,7 @@ def init_app(app: Flask) -> None:
 
     settings = app.config["HAUSRUF"]
     renderer = PromptRenderer(settings.prompts_dir, overrides_dir=settings.flows_dir / "prompts")
-    app.extensions["hausruf.prompt_renderer"] = renderer
+    hausruf(app).prompt_renderer = renderer
     from ivr.db import engine_of
 
     secret = server_secret(settings)
@@ -246,7 +247,7 @@ def init_app(app: Flask) -> None:
     personal = PersonalPrompts(renderer, settings.prompts_dir, secret, load_values=load, version=version)
     urls = PromptUrls(renderer, settings.public_url, on_demand=settings.render_prompts_on_demand, secret=secret,
                       personal=personal)
-    app.extensions["hausruf.prompt_url"] = urls
+    hausruf(app).prompt_url = urls
     if settings.render_prompts_on_demand:
         # The directory's names ahead of time, so a known caller's first greeting is joined, not synthesised.
         urls._executor.submit(_prerender, personal, app)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger("hausruf")
 
 
 class HausrufServer(BaseApplication):
@@ -17,7 +21,7 @@ class HausrufServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from ivr import create_app
+        from ivr.app import create_app
 
         return create_app()
 
@@ -70,13 +74,27 @@ def prepare_metrics_dir(settings) -> str:
 
 
 def serve(host: str, port: int, workers: int | None = None, threads: int | None = None, settings=None) -> None:
-    """Run until stopped."""
+    """Migrate the database, then run until stopped (migrations run once, before the workers fork)."""
     if settings is None:
         from ivr.config import Settings
 
         settings = Settings.from_env()
+    from ivr.config import configure_logging
+
+    configure_logging(settings)
+    migrate(settings.database_url)
     prepare_metrics_dir(settings)
     from speech.service import preload_for_server
 
     preload_for_server(settings)  # one copy of each speech model for all workers (copy-on-write after fork)
     HausrufServer(server_options(host, port, workers, threads, settings)).run()
+
+
+def migrate(database_url: str) -> None:
+    """Bring the schema up to date; a broken database must not stop the server answering calls."""
+    from ivr.db import upgrade
+
+    try:
+        upgrade(database_url)
+    except Exception:  # noqa: BLE001 - calls still get the staff fallback; the log says why
+        log.exception("database migration failed; calls will fall back to staff until it is fixed")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr import create_app
 from ivr.db import engine_of, get_session
+from ivr.wiring import hausruf
+from tests.support.apps import migrated_app
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, HOTLINE, WEDNESDAY_10, app_config, load_demo_directory
 
@@ -25,7 +26,7 @@ SECRETS = ("Becker", "Erika", "Vogel", "Brandt", "23125301", "23125201", "Linden
 def seed(tmp_path_factory) -> Path:
     """A database file with the demo directory and both accounts, made once per run and copied per test."""
     folder = tmp_path_factory.mktemp("console-seed")
-    app = create_app(app_config(f"sqlite:///{folder / 'hausruf.sqlite3'}", folder, public_url=PUBLIC_URL))
+    app = migrated_app(app_config(f"sqlite:///{folder / 'hausruf.sqlite3'}", folder, public_url=PUBLIC_URL))
     load_demo_directory(app)
     from ivr.console.accounts import create
 
@@ -42,9 +43,9 @@ def make_app(tmp_path, seed: Path, **overrides):
     """A fresh app on its own copy of the seeded database (demo directory, admin and staff accounts)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(seed, tmp_path / "hausruf.sqlite3")
-    app = create_app(app_config(f"sqlite:///{tmp_path / 'hausruf.sqlite3'}", tmp_path,
+    app = migrated_app(app_config(f"sqlite:///{tmp_path / 'hausruf.sqlite3'}", tmp_path,
                                 **{"public_url": PUBLIC_URL, **overrides}))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    hausruf(app).clock = lambda: WEDNESDAY_10
     return app
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ivr.cli import main
 from ivr.db import engine_of, get_session
 from ivr.db.models import FlowRevision
+from ivr.wiring import hausruf
 from tests.conftest import FLOWS_DIR
 from tests.console.conftest import csrf_token, make_app
 
@@ -119,7 +120,7 @@ def test_flow_pages_and_upload_through_the_checker(tmp_path, seed):
         revisions = get_session().scalars(select(FlowRevision.revision).where(FlowRevision.name == "hotline",
                                                                              FlowRevision.language == "de")).all()
     assert len(revisions) == 2
-    current = app.extensions["hausruf.flows"].current().get("hotline", "de")
+    current = hausruf(app).flows.current().get("hotline", "de")
     assert current.revision in revisions and "Das habe ich nicht verstanden." in current.text
     # A second file for the same flow and language is refused.
     response = _upload(client, "hotline-copy.yaml", edited)
@@ -129,7 +130,6 @@ def test_flow_pages_and_upload_through_the_checker(tmp_path, seed):
 
 
 def test_flows_show_which_revision_each_server_serves_and_since_when(tmp_path, seed):
-    from ivr.db import EXTENSION, READ_EXTENSION
     from ivr.flows.flowset import FlowSet, server_name
     from ivr.flows.revisions import RevisionArchive
     from tests.console.conftest import ADMIN, login
@@ -137,7 +137,7 @@ def test_flows_show_which_revision_each_server_serves_and_since_when(tmp_path, s
     app, flows = _flows_app(tmp_path, seed)
     client = app.test_client()
     login(client, ADMIN)
-    first = app.extensions["hausruf.flows"].current().get("hotline", "de").revision
+    first = hausruf(app).flows.current().get("hotline", "de").revision
 
     def servers() -> list[list[str]]:
         page = client.get("/flows/hotline").get_data(as_text=True)
@@ -149,7 +149,7 @@ def test_flows_show_which_revision_each_server_serves_and_since_when(tmp_path, s
     # A second server process on the same database, with its own copy of the flows folder.
     other_folder = tmp_path / "other-flows"
     shutil.copytree(flows, other_folder)
-    other = FlowSet(other_folder, RevisionArchive(app.extensions[EXTENSION], app.extensions[READ_EXTENSION]),
+    other = FlowSet(other_folder, RevisionArchive(hausruf(app).sessions, hausruf(app).read_sessions),
                     server="server-b:812")
     other.reload()
     assert {row[0]: row[1] for row in servers()} == {this: f"<code>{first[:12]}</code>",
@@ -157,7 +157,7 @@ def test_flows_show_which_revision_each_server_serves_and_since_when(tmp_path, s
     # An upload on this server: it serves the new revision at once; the other one until it looks again.
     edited = (flows / "hotline.yaml").read_text().replace("Das habe ich leider nicht verstanden.", "Wie bitte?")
     assert _upload(client, "hotline.yaml", edited).status_code == 303
-    second = app.extensions["hausruf.flows"].current().get("hotline", "de").revision
+    second = hausruf(app).flows.current().get("hotline", "de").revision
     shown = {row[0]: row for row in servers()}
     assert shown[this][1] == f"<code>{second[:12]}</code>"
     assert shown["server-b:812"][1] == f"<code>{first[:12]}</code> <strong>(andere Fassung)</strong>"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from ivr.cli import main
 from ivr.db import get_session
 from ivr.db.models import CallbackTask, SmsMessage, StaffAccount
+from ivr.wiring import hausruf
 from tests.console.conftest import ERIKA, csrf_token
 
 
@@ -43,8 +44,8 @@ def test_a_simulated_call_books_nothing_and_sends_nothing(app, staff_client):
 
 
 def test_the_simulator_plays_rendered_prompt_audio(app, staff_client):
-    menu = app.extensions["hausruf.flows"].current().get("hotline", "de").nodes["main_menu"].prompt.segments[0]
-    path = app.extensions["hausruf.prompt_renderer"].path_for(menu, "de")
+    menu = hausruf(app).flows.current().get("hotline", "de").nodes["main_menu"].prompt.segments[0]
+    path = hausruf(app).prompt_renderer.path_for(menu, "de")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"RIFF....WAVEfmt ")  # stands for `hausruf prompts build`'s file
     csrf = csrf_token(staff_client, "/simulator")

@@ -12,7 +12,7 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
-HEAD = "0010_matrix_chat"
+HEAD = "0011_simple_call_path"
 
 
 def test_migration_matches_models(database_url):
@@ -33,11 +33,10 @@ def test_upgrade_twice_is_harmless_and_current_reports_head(database_url):
 
 def _insert_call(connection, sid: str = "CA1", **columns: object) -> None:
     """A call row written with SQL of the schema's own time (no model involved); columns add to it."""
-    names = ", ".join(["call_sid", "flow_name", "flow_language", "flow_revision", "state", "status", "started_at",
-                       "outcome", "last_update", *columns])
     values = {"call_sid": sid, "flow_name": "hotline", "flow_language": "de", "flow_revision": "r1", "state": "{}",
               "status": "in-progress", "started_at": "2026-03-04 10:00:00", "outcome": "",
               "last_update": "2026-03-04 10:00:00", **columns}
+    names = ", ".join(values)
     connection.execute(text(f"INSERT INTO calls ({names}) VALUES ({', '.join(':' + k for k in values)})"), values)
 
 
@@ -48,7 +47,7 @@ def test_calls_from_before_0002_get_version_zero(database_url):
         _insert_call(connection)
     upgrade(database_url)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version FROM calls WHERE call_sid = 'CA1'")).scalar() == 0
+        assert connection.execute(text("SELECT version FROM calls WHERE provider_call_id = 'CA1'")).scalar() == 0
     engine.dispose()
 
 
@@ -57,22 +56,21 @@ def _events(connection) -> list[tuple]:
                                                           " ORDER BY id"))]
 
 
-def test_the_database_logs_each_version_of_a_call_as_an_event(database_url):
-    upgrade(database_url)
+def test_0011_keeps_calls_and_events_maps_twilio_status_words_and_drops_the_trigger(database_url):
+    upgrade(database_url, "0010_matrix_chat")
     engine = make_engine(database_url)
     with engine.begin() as connection:
-        _insert_call(connection, version=1, last_event_kind="start", last_event_node="welcome")
-        connection.execute(text("UPDATE calls SET version = version + 1, last_event_kind = 'digits',"
-                                " last_event_node = 'main_menu', last_event_detail = '1',"
-                                " last_event_outcome = 'connect groceries'"))
-        connection.execute(text("UPDATE calls SET outcome = 'noted'"))  # no new version: no event
-        _insert_call(connection, "CA2")
-        assert _events(connection) == [("start", "welcome", "", ""), ("digits", "main_menu", "1", "connect groceries")]
-    upgrade_down(database_url, "0003")
+        _insert_call(connection, "CA1", version=1, last_event_kind="start", last_event_node="welcome")
+        _insert_call(connection, "CA2", status="completed")
+    upgrade(database_url)
     with engine.begin() as connection:
+        rows = connection.execute(text("SELECT provider, provider_call_id, status FROM calls ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("twilio", "CA1", "active"), ("twilio", "CA2", "ended")]
         connection.execute(text("UPDATE calls SET version = version + 1"))
-        assert len(_events(connection)) == 2  # trigger gone with the columns
-        assert "last_event_kind" not in {c["name"] for c in inspect(connection).get_columns("calls")}
+        assert _events(connection) == [("start", "welcome", "", "")]  # logged before; no trigger logs now
+    upgrade_down(database_url, "0010_matrix_chat")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT call_sid, status FROM calls ORDER BY id")).all()[1] == ("CA2", "completed")
     engine.dispose()
 
 
@@ -86,7 +84,7 @@ def test_calls_and_events_from_before_0004_stay_through_the_upgrade(database_url
     upgrade(database_url)
     with engine.connect() as connection:
         assert _events(connection) == [("digits", "main_menu", "1", "")]
-        assert connection.execute(text("SELECT version, last_event_kind FROM calls")).one() == (3, None)
+        assert connection.execute(text("SELECT version FROM calls")).one() == (3,)
     engine.dispose()
 
 
@@ -106,13 +104,12 @@ def upgrade_down(database_url, revision: str = "base"):
     command.downgrade(alembic_config(database_url), revision)
 
 
-def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_rarer_checkpoints(sqlite_url):
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url):
     engine = make_engine(sqlite_url)
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
-        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10000
     engine.dispose()
 
 

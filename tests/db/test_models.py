@@ -11,6 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ivr.config import Settings
+from ivr.tasks.config import TaskConfig
+from ivr.wiring import EXTENSION, Hausruf
 from ivr.db import get_session, init_app, make_engine, session_factory, upgrade
 from ivr.db.models import Call, CallbackTask, CallEvent
 
@@ -18,7 +21,7 @@ from ivr.db.models import Call, CallbackTask, CallEvent
 def test_times_come_back_aware_in_utc_and_state_as_json(sessions):
     berlin = datetime(2025, 3, 30, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     with sessions() as session:
-        call = Call(call_sid="CA1", from_number="+4930231250001", started_at=berlin, state={"node": "welcome"})
+        call = Call(provider_call_id="CA1", from_number="+4930231250001", started_at=berlin, state={"node": "welcome"})
         call.events.append(CallEvent(kind="digits", node="main_menu", detail="1", outcome="groceries"))
         session.add(call)
         session.commit()
@@ -33,17 +36,17 @@ def test_times_come_back_aware_in_utc_and_state_as_json(sessions):
 
 def test_naive_times_are_refused(sessions):
     with sessions() as session:
-        session.add(Call(call_sid="CA2", started_at=datetime(2025, 3, 30, 8, 0)))
+        session.add(Call(provider_call_id="CA2", started_at=datetime(2025, 3, 30, 8, 0)))
         with pytest.raises(StatementError, match="naive datetime 2025-03-30T08:00:00 given"):
             session.commit()
 
 
 def test_time_comparisons_work_across_zones(sessions):
     with sessions() as session:
-        session.add(Call(call_sid="CA3", started_at=datetime(2025, 3, 30, 6, 0, tzinfo=timezone.utc)))
+        session.add(Call(provider_call_id="CA3", started_at=datetime(2025, 3, 30, 6, 0, tzinfo=timezone.utc)))
         session.commit()
         later_in_berlin = datetime(2025, 3, 30, 8, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # 06:30 UTC
-        assert session.scalars(select(Call.call_sid).where(Call.started_at < later_in_berlin)).all() == ["CA3"]
+        assert session.scalars(select(Call.provider_call_id).where(Call.started_at < later_in_berlin)).all() == ["CA3"]
 
 
 def test_callback_task_lost_update_raises(sessions):
@@ -69,12 +72,12 @@ def test_callback_task_lost_update_raises(sessions):
 def test_flask_session_per_request_is_closed_on_teardown(database_url):
     upgrade(database_url)
     app = Flask(__name__)
-    app.config["DATABASE_URL"] = database_url
+    app.extensions[EXTENSION] = Hausruf(settings=Settings.from_env(database_url=database_url), tasks=TaskConfig())
     init_app(app)
     with app.app_context():
         session = get_session()
         assert get_session() is session
-        session.add(Call(call_sid="CA4"))
+        session.add(Call(provider_call_id="CA4"))
         # no commit: teardown must roll back, never commit by accident
     with app.app_context():
         assert get_session() is not session
@@ -95,7 +98,7 @@ def test_concurrent_read_then_write_transactions_do_not_fail(database_url):
             for i in range(25):
                 with sessions() as session, session.begin():
                     session.scalars(select(Call.id)).all()
-                    session.add(Call(call_sid=f"{prefix}{i}"))
+                    session.add(Call(provider_call_id=f"{prefix}{i}"))
         except BaseException as exc:  # collected and asserted below; a thread must not swallow it
             errors.append(exc)
 

@@ -244,7 +244,7 @@ def test_evolve_is_dataclasses_replace_and_refuses_unknown_fields():
     assert state.steps == 4 and hash(changed) == hash(dataclasses.replace(state, steps=5, waiting=None))
     with pytest.raises(dataclasses.FrozenInstanceError):
         changed.steps = 6  # still frozen
-    with pytest.raises(TypeError, match="no field.*stepz"):
+    with pytest.raises(TypeError, match="stepz"):
         state.evolve(stepz=5)
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ivr import create_app
 from ivr.db import engine_of, get_session
 from ivr.db.models import CallbackTask, SmsMessage
 from ivr.housing.models import HousingDemand, HousingSeeker
+from ivr.wiring import hausruf
+from tests.support.apps import migrated_app
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, HOTLINE, PUBLIC_URL, WEDNESDAY_10, app_config, load_demo_directory
 
@@ -19,9 +20,9 @@ NUMBERS = {HOTLINE: "hotline", HOUSING: "wohnen"}
 
 
 def make_app(database_url, tmp_path, **overrides):
-    app = create_app(app_config(database_url, tmp_path, numbers=NUMBERS, **overrides))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
-    app.extensions["hausruf.sms_kick"] = lambda: None  # no worker here: the outbox row is what counts
+    app = migrated_app(app_config(database_url, tmp_path, numbers=NUMBERS, **overrides))
+    hausruf(app).clock = lambda: WEDNESDAY_10
+    hausruf(app).outbox_kick = lambda: None  # no worker here: the outbox row is what counts
     load_demo_directory(app)
     return app
 

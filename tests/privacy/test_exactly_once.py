@@ -23,7 +23,7 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_twenty_spooled_missed_calls_become_exactly_twenty_tasks_with_two_sweeps_at_once(app, config, db):
     settings = app.config["HAUSRUF"]
     for n in range(20):
-        spool_missed_call(settings.data_dir, f"CA{n:032d}", f"+4930231253{n:02d}", "database down")
+        spool_missed_call(settings.data_dir, "twilio", f"CA{n:032d}", f"+4930231253{n:02d}", "database down")
     # Two sweeps at the same moment, as a worker start runs them (each with its own engine, like two processes).
     sweepers = [Jobs(settings, config) for _ in range(2)]
     start = threading.Barrier(2)
@@ -49,11 +49,11 @@ def test_twenty_spooled_missed_calls_become_exactly_twenty_tasks_with_two_sweeps
 @SQLITE_ONLY
 def test_a_sweep_that_died_after_booking_books_nothing_twice(app, config, db, jobs):
     settings = app.config["HAUSRUF"]
-    spool_missed_call(settings.data_dir, "CA" + "7" * 32, ERIKA, "database down")
+    spool_missed_call(settings.data_dir, "twilio", "CA" + "7" * 32, ERIKA, "database down")
     assert jobs.import_spool() == 1
     # The crash: booked and committed, but the claimed file was not removed.
     spool_path(settings.data_dir).with_suffix(".claimed").write_text(
-        '{"at": "2026-03-04T09:00:00+00:00", "call_sid": "CA' + "7" * 32 + '", "from": "' + ERIKA + '"}\n')
+        '{"at": "2026-03-04T09:00:00+00:00", "provider": "twilio", "call_id": "CA' + "7" * 32 + '", "from": "' + ERIKA + '"}\n')
     assert jobs.import_spool() == 0
     assert db.scalar(select(func.count()).select_from(CallbackTask)) == 1
 
@@ -64,11 +64,11 @@ def test_after_a_burst_of_sixty_sms_the_one_lost_in_flight_is_found_not_sent_twi
     book_it_help(twilio)
     [offer] = outbox(db)
     with jobs.sessions() as session:
-        assert _claim(session, offer.id, jobs.client.from_number, clock.now, config) == "queued"
-    jobs.client.send_sms(JONAS, offer.body)  # Twilio took it; the worker died before recording the SID
+        assert _claim(session, offer.id, jobs.channel.sender, clock.now, config) == "queued"
+    jobs.channel.sms.client.send_sms(JONAS, offer.body)  # Twilio took it; the worker died before recording the SID
     for n in range(60):  # then a burst to the same number (other rows, already recorded)
         clock.advance(seconds=1)
-        jobs.client.send_sms(JONAS, f"Hausruf: Nachricht {n}")
+        jobs.channel.sms.client.send_sms(JONAS, f"Hausruf: Nachricht {n}")
     report = jobs.send_outbox(clock.advance(seconds=121))
     assert (report.recovered, report.sent) == (1, 0)
     assert len([m for m in standin.messages_to(JONAS) if m["body"] == offer.body]) == 1
@@ -82,8 +82,8 @@ def test_a_status_callback_with_a_malformed_duration_still_closes_the_call(twili
     reply = twilio.post("/twilio/status", call.form(CallStatus="completed", CallDuration=duration))
     assert reply.status == 204
     db.expire_all()
-    stored = db.scalar(select(Call).where(Call.call_sid == call.sid))
-    assert (stored.status, stored.duration_seconds) == ("completed", None) and stored.ended_at is not None
+    stored = db.scalar(select(Call).where(Call.provider_call_id == call.sid))
+    assert (stored.status, stored.duration_seconds) == ("ended", None) and stored.ended_at is not None
 
 
 @pytest.mark.parametrize("outbox_id", ["9" * 30, str(2 ** 63), "12x", "-1"])

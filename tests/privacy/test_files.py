@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import stat
 
-from ivr import create_app
+from ivr.wiring import hausruf
+from tests.support.apps import migrated_app
 from ivr.calls.spool import spool_missed_call
 from ivr.db import engine_of
 from tests.support.call_simulator import CallSimulator
@@ -17,12 +18,12 @@ def mode(path) -> int:
 
 def test_new_files_are_private(tmp_path):
     data = tmp_path / "data"
-    app = create_app(app_config(f"sqlite:///{data / 'hausruf.sqlite3'}", data,
+    app = migrated_app(app_config(f"sqlite:///{data / 'hausruf.sqlite3'}", data,
                                 prompts_dir=data / "prompts", recordings_dir=data / "recordings"))
     load_demo_directory(app)
     CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN, to_number=HOTLINE).call(ERIKA).press("5")
-    spool_missed_call(data, "CA" + "1" * 32, ERIKA, "test")
-    renderer = app.extensions["hausruf.prompt_renderer"]
+    spool_missed_call(data, "twilio", "CA" + "1" * 32, ERIKA, "test")
+    renderer = hausruf(app).prompt_renderer
     renderer.render("Guten Tag, Frau Becker.", "de")
     (data / "recordings").mkdir()
     files = [data / "hausruf.sqlite3", data / "hausruf.sqlite3-wal", data / "spool" / "missed-calls.jsonl",
@@ -44,6 +45,6 @@ def test_files_from_an_older_install_are_tightened_at_start(tmp_path):
     database.touch()
     database.chmod(0o644)
     data.chmod(0o755)
-    app = create_app(app_config(f"sqlite:///{database}", data))
+    app = migrated_app(app_config(f"sqlite:///{database}", data))
     assert (mode(data), mode(data / "spool"), mode(old), mode(database)) == (0o700, 0o700, 0o600, 0o600)
     engine_of(app).dispose()

@@ -47,7 +47,7 @@ def test_export_shows_the_answers_and_erase_leaves_none(database_url, tmp_path):
     settings = app.config["HAUSRUF"]
     held = export_person(settings, "01512 3456789")
     assert [s["answers"]["needs"] for s in held["housing_seekers"]] == ["step_free", "step_free"]
-    assert held["housing_seekers"][1]["share_consent"] is True and held["housing_seekers"][0]["call_sid"]
+    assert held["housing_seekers"][1]["share_consent"] is True and held["housing_seekers"][0]["call"]
     assert held["housing_seekers"][0]["matched_projects"][0] == "mehrgenerationen-siegen"
     assert len(held["calls"]) == 2 and len(held["tasks"]) == 1
     assert held["calls"][0]["answers"]["needs"] == ["step_free"]  # the call's own record of the answers

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from ivr.app import provider_eraser
 from ivr.calls.spool import spool_missed_call
 from ivr.db import engine_of
 from ivr.privacy.keys import server_secret
@@ -34,7 +35,7 @@ def _demo_call_with_callback_and_sms(app, twilio, jobs, standin, clock):
     jobs.send_outbox(clock.now)  # the confirmation repeats them
     jobs.transcribe_messages(clock.now)
     settings = app.config["HAUSRUF"]
-    spool_missed_call(settings.data_dir, "CA" + "9" * 32, ERIKA, "database down")
+    spool_missed_call(settings.data_dir, "twilio", "CA" + "9" * 32, ERIKA, "database down")
     personal = PersonalPrompts(None, settings.prompts_dir, server_secret(settings)).folder("de", "Frau Becker") / "x.wav"
     personal.parent.mkdir(parents=True, exist_ok=True)
     personal.write_bytes(b"RIFF....WAVE")  # a rendered salutation (ivr.privacy.personal)
@@ -71,7 +72,7 @@ def test_export_shows_everything_and_erase_leaves_no_trace(app, twilio, jobs, st
 
     db.close()
     engine_of(app).dispose()
-    done = erase_person(settings, "+49 30 23125301")
+    done = erase_person(settings, "+49 30 23125301", erase_at_provider=provider_eraser(settings))
     assert "calls deleted: 1 (with their events)" in done and "tasks deleted: 1" in done
     assert "directory entries deleted: 1" in done and "spooled missed calls removed: 1" in done
     assert not any(DIGITS.decode() in line for line in done)

@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ivr import create_app
 from ivr.db import engine_of
+from ivr.wiring import hausruf
+from tests.support.apps import migrated_app
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, HOTLINE, PUBLIC_URL, WEDNESDAY_10, app_config, load_demo_directory
 
@@ -17,8 +18,8 @@ PERSONAL_URL = re.compile(rf"^{PUBLIC_URL}/prompts/personal/de/[0-9a-f]{{24}}/[0
 
 
 def _app(sqlite_url, tmp_path, on_demand: bool):
-    app = create_app(app_config(sqlite_url, tmp_path, render_prompts_on_demand=on_demand))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(sqlite_url, tmp_path, render_prompts_on_demand=on_demand))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
     return app
 
@@ -48,7 +49,7 @@ def test_a_known_callers_greeting_and_whisper_are_rendered_locally_and_played_by
     twilio = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN, to_number=HOTLINE)
     first = twilio.call(ERIKA)  # within a second the joined greeting, else the neutral one
     assert "Becker" not in _twiml_texts(first)
-    urls = app.extensions["hausruf.prompt_url"]
+    urls = hausruf(app).prompt_url
     greeting = "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."
     deadline = time.monotonic() + 120
     while not PERSONAL_URL.match(urls(greeting, "de") or "") and time.monotonic() < deadline:

@@ -28,7 +28,7 @@ from ivr.calls.spool import spool_missed_call
 data, me = Path(sys.argv[1]), sys.argv[2]
 for i in range({n}):
     number = "{victim}" if i % 3 == 0 else f"+4930555{{me}}{{i:04d}}"
-    spool_missed_call(data, f"CA{{me}}-{{i}}", number, "database down")
+    spool_missed_call(data, "twilio", f"CA{{me}}-{{i}}", number, "database down")
 """
 ERASE = """
 import sys
@@ -61,7 +61,7 @@ def _start(script: str, *args) -> subprocess.Popen:
 def test_no_append_is_lost_or_doubled_while_erase_and_worker_rewrite_the_spool(tmp_path):
     data, taken = tmp_path / "data", tmp_path / "taken.jsonl"
     data.mkdir()
-    spool_missed_call(data, "CA-first", VICTIM, "database down")  # something to erase from the start
+    spool_missed_call(data, "twilio", "CA-first", VICTIM, "database down")  # something to erase from the start
     eraser, taker = _start(ERASE, data), _start(TAKE, data, taken)
     appenders = [_start(APPEND, data, me) for me in range(APPENDERS)]
     started = time.monotonic()
@@ -70,7 +70,7 @@ def test_no_append_is_lost_or_doubled_while_erase_and_worker_rewrite_the_spool(t
     assert (eraser.wait(timeout=60), taker.wait(timeout=60)) == (0, 0)
 
     seen = [json.loads(line) for line in taken.read_text().splitlines()] + take_spooled(data)
-    others = sorted(e["call_sid"] for e in seen if e["from"] != VICTIM)
+    others = sorted(e["call_id"] for e in seen if e["from"] != VICTIM)
     expected = sorted(f"CA{me}-{i}" for me in range(APPENDERS) for i in range(PER_APPENDER) if i % 3)
     assert len(others) == len(expected) and others == expected  # none lost, none twice
     left = [e for e in take_spooled(data) if e["from"] == VICTIM]
@@ -85,13 +85,13 @@ def test_an_append_waits_for_a_holder_but_not_for_ever(tmp_path, monkeypatch, ca
     from ivr.calls import spool
 
     data = tmp_path / "data"
-    spool_missed_call(data, "CA-a", VICTIM, "database down")
+    spool_missed_call(data, "twilio", "CA-a", VICTIM, "database down")
     holder = os.open(spool_path(data).with_suffix(".lock"), os.O_RDWR)
     fcntl.flock(holder, fcntl.LOCK_EX)  # another open file: to the lock, another process
     monkeypatch.setattr(spool, "APPEND_WAIT", 0.3)
     started = time.monotonic()
-    spool_missed_call(data, "CA-b", VICTIM, "database down")  # a caller is waiting: appended after 0.3 s
+    spool_missed_call(data, "twilio", "CA-b", VICTIM, "database down")  # a caller is waiting: appended after 0.3 s
     assert 0.3 <= time.monotonic() - started < 3
     assert "spool lock held for more than 0.3 s; appending without it" in caplog.text
     os.close(holder)
-    assert [e["call_sid"] for e in take_spooled(data)] == ["CA-a", "CA-b"]
+    assert [e["call_id"] for e in take_spooled(data)] == ["CA-a", "CA-b"]

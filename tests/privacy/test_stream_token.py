@@ -7,15 +7,16 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr import create_app
 from ivr.db import engine_of
 from ivr.privacy.keys import server_secret, url_key
+from ivr.wiring import hausruf
+from tests.support.apps import migrated_app
 from tests.twilio.conftest import AUTH_TOKEN, PUBLIC_URL, app_config
 
 
 @pytest.fixture
 def app(sqlite_url, tmp_path):
-    app = create_app(app_config(sqlite_url, tmp_path))
+    app = migrated_app(app_config(sqlite_url, tmp_path))
     yield app
     engine_of(app).dispose()
 
@@ -41,7 +42,7 @@ def test_the_stream_url_in_the_twiml_carries_the_calls_key(app):
 
     from ivr.engine.actions import Ask
 
-    streams = app.extensions["hausruf.speech_streams"]
+    streams = hausruf(app).speech_streams
     streams.enabled_for = lambda language: True
     ask = Ask(node="main_menu", segments=("Hallo",), language="de", timeout_seconds=8, keys=("1",), phrases=())
     result = SimpleNamespace(actions=[ask], step=2,

@@ -64,7 +64,7 @@ class Database:
 
     def tasks_for(self, call_sid_like: str = "sip-%") -> list[tuple]:
         return self.rows("SELECT t.audience, t.topic, t.state FROM callback_tasks t JOIN calls c ON c.id = t.call_id "
-                         "WHERE c.call_sid LIKE ?", call_sid_like)
+                         "WHERE c.provider_call_id LIKE ?", call_sid_like)
 
     def flow_of(self, number: str) -> str:
         """The flow that answered the latest call from this number."""
@@ -72,11 +72,11 @@ class Database:
 
     def call_of(self, number: str) -> list[tuple]:
         """(call_sid, status, outcome) of the calls from this number, oldest first."""
-        return self.rows("SELECT call_sid, status, outcome FROM calls WHERE from_number = ? ORDER BY id", number)
+        return self.rows("SELECT provider_call_id, status, outcome FROM calls WHERE from_number = ? ORDER BY id", number)
 
     def events(self, call_sid: str) -> list[tuple]:
         return self.rows("SELECT e.kind, e.detail FROM call_events e JOIN calls c ON c.id = e.call_id "
-                         "WHERE c.call_sid = ? ORDER BY e.id", call_sid)
+                         "WHERE c.provider_call_id = ? ORDER BY e.id", call_sid)
 
 
 @pytest.fixture(scope="session")

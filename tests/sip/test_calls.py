@@ -50,7 +50,7 @@ def test_caller_hangs_up_mid_menu_and_the_record_is_closed(line, database, peers
     call_established(caller, line)
     time.sleep(0.5)
     caller.hangup()
-    wait_for(lambda: database.call_of(ERIKA)[-1][1] == "completed", 10, "the call record to close")
+    wait_for(lambda: database.call_of(ERIKA)[-1][1] == "ended", 10, "the call record to close")
     assert "hung up at" in database.call_of(ERIKA)[-1][2]
 
 

@@ -110,7 +110,7 @@ def test_ten_callers_at_once_through_one_address_all_reach_the_menu(edge_setup, 
     assert {task[:2] for task in tasks} == {("volunteers", "Hilfe mit Telefon, Computer oder Haus-Chat")}
     for caller in callers:
         caller.hangup()
-    wait_for(lambda: not database.rows("SELECT 1 FROM calls WHERE status = 'in-progress'"), 20, "every call closed")
+    wait_for(lambda: not database.rows("SELECT 1 FROM calls WHERE status = 'active'"), 20, "every call closed")
 
 
 def test_the_edge_refuses_an_invite_from_an_address_it_does_not_trust(edge_setup, peers):
@@ -140,4 +140,4 @@ def test_a_full_line_answers_486_and_the_edge_tries_the_next(edge_setup, peers):
     assert full.log().count("got 486 Busy Here") > busy_before  # the full line was tried, and said so
     for caller in callers + direct:
         caller.hangup()
-    wait_for(lambda: not database.rows("SELECT 1 FROM calls WHERE status = 'in-progress'"), 20, "every call closed")
+    wait_for(lambda: not database.rows("SELECT 1 FROM calls WHERE status = 'active'"), 20, "every call closed")

@@ -43,4 +43,4 @@ def test_a_key_sent_as_sip_info_moves_the_menu_on(line, database, tmp_path):
     tasks = wait_for(lambda: (t := database.tasks_for(sid)) and t, 10, "the callback task")
     assert tasks[0][:2] == ("volunteers", "Hilfe mit Telefon, Computer oder Haus-Chat")
     assert len(database.tasks_for()) == before + 1
-    wait_for(lambda: database.call_of(ERIKA)[-1][1] == "completed", 10, "the call record to close")
+    wait_for(lambda: database.call_of(ERIKA)[-1][1] == "ended", 10, "the call record to close")

@@ -26,7 +26,7 @@ def spoken_wav(folder: Path, words: str, name: str) -> Path:
 def test_a_spoken_korean_word_books_a_callback_and_the_message_is_recorded_on_the_server(lines, korean_env, peers,
                                                                                        sip_tmp):
     from ivr.config import Settings
-    from ivr.tasks.jobs import Jobs
+    from ivr.app import worker_jobs
 
     line = lines["korean"]
     database = Database(Path(korean_env["HAUSRUF_DATABASE_URL"].removeprefix("sqlite:///")))
@@ -42,20 +42,20 @@ def test_a_spoken_korean_word_books_a_callback_and_the_message_is_recorded_on_th
     time.sleep(2.0)
     caller.press("#")
     ref = wait_for(lambda: (r := database.rows("SELECT t.recording_ref FROM callback_tasks t JOIN calls c ON "
-                                               "c.id = t.call_id WHERE c.call_sid = ?", sid)) and r[-1][0], 10,
+                                               "c.id = t.call_id WHERE c.provider_call_id = ?", sid)) and r[-1][0], 10,
                    "the message on the task")
     data = Path(korean_env["HAUSRUF_DATA_DIR"])
     recording = data / "recordings" / f"{ref}.wav"
     assert ref.startswith("sip-") and loud_seconds(read_wav(recording)) >= 0.5  # the voice, on our disk only
     wait_for(caller.closed, 15, "the goodbye and the hang-up")
-    assert database.call_of(ERIKA)[-1][1] == "completed"
+    assert database.call_of(ERIKA)[-1][1] == "ended"
     # The worker's transcription job takes it from the disk: no provider to fetch it from or delete it at
     # (this worker has no Twilio account: a call to Twilio would fail). Its text, with a model, is
     # tested in tests/tasks/test_recordings.py; here the worker has none, so the transcript stays empty.
     settings = Settings.from_env(database_url=korean_env["HAUSRUF_DATABASE_URL"], data_dir=data,
                                  recordings_dir=data / "recordings", default_language="ko", vosk_models={},
                                  twilio_account_sid=None, twilio_auth_token=None)
-    assert Jobs(settings).transcribe_messages() == 1
+    assert worker_jobs(settings).transcribe_messages() == 1
     assert database.rows("SELECT transcript FROM callback_tasks WHERE recording_ref = ?", ref) == [("",)]
     assert recording.is_file()
 
@@ -96,7 +96,7 @@ def test_database_down_the_caller_hears_the_apology_and_staff_rings(lines, staff
     assert loud_seconds(caller.received()) >= 2.0  # the apology, not silence
     spool = Path(line.env["HAUSRUF_DATA_DIR"]) / "spool" / "missed-calls.jsonl"
     entries = [json.loads(row) for row in spool.read_text().splitlines()]
-    assert entries[-1]["from"] == ERIKA and entries[-1]["call_sid"].startswith("sip-")
+    assert entries[-1]["from"] == ERIKA and entries[-1]["provider"] == "sip" and entries[-1]["call_id"].startswith("sip-")
     staff_phone.accept()
     wait_for(lambda: "connected" in line.log(), 10, "the caller to be put through to staff")
     # Counted for /metrics (here read straight from the line's status file: this line's database is down).
@@ -142,4 +142,4 @@ def test_four_tenants_call_at_once_hear_the_greeting_press_5_and_tasks_are_booke
         assert sid.startswith("sip-") and "callback volunteers" in outcome
     for caller in callers:
         caller.hangup()
-    wait_for(lambda: not database.rows("SELECT 1 FROM calls WHERE status = 'in-progress'"), 15, "every call closed")
+    wait_for(lambda: not database.rows("SELECT 1 FROM calls WHERE status = 'active'"), 15, "every call closed")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from ivr.cli import main
 from tests.speech.conftest import KOREAN_MODEL
+from ivr.wiring import hausruf
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = Path(__file__).parent / "fixtures" / "flows"
@@ -55,19 +56,19 @@ def test_call_with_audio_needs_a_model_and_says_which_setting(tmp_path):
 
 
 def test_prompts_play_from_rendered_files_and_render_on_first_use(database_url, tmp_path):
-    from ivr import create_app
+    from tests.support.apps import migrated_app
     from speech.audio import read_wav
     from tests.support.call_simulator import CallSimulator
     from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, WEDNESDAY_10, app_config, load_demo_directory
 
-    app = create_app(app_config(database_url, tmp_path, render_prompts_on_demand=True))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(database_url, tmp_path, render_prompts_on_demand=True))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
     twilio = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
     first = twilio.call(ERIKA)
     assert "Becker" not in " ".join(r.body for r in first.replies)  # a name is never the provider's <Say>
     greeting = "Guten Tag, Frau Becker. Hier ist das Haustelefon Ihrer Genossenschaft."
-    urls = app.extensions["hausruf.prompt_url"]
+    urls = hausruf(app).prompt_url
     deadline = time.monotonic() + 120
     while urls(greeting, "de") is None and time.monotonic() < deadline:
         time.sleep(0.2)

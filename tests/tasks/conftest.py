@@ -9,15 +9,16 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.db import engine_of
 from ivr.db.engine import normalise_url
 from ivr.db.models import CallbackTask, SmsMessage
 from ivr.tasks.config import TaskConfig
-from ivr.tasks.jobs import Jobs
+from ivr.app import worker_jobs
 from tests.support.call_simulator import CallSimulator
 from tests.support.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandIn
 from tests.twilio.conftest import HOTLINE, PUBLIC_URL, WEDNESDAY_10, app_config, load_demo_directory
+from ivr.wiring import hausruf
 
 JONAS = "+493023125201"  # Lindenhof, quiet hours 21:00-08:00
 PETRA = "+493023125202"  # Lindenhof, no quiet hours
@@ -57,8 +58,8 @@ def task_app_config(database_url: str, tmp_path, standin: TwilioStandIn) -> dict
 
 @pytest.fixture
 def app(database_url, tmp_path, standin, clock):
-    app = create_app(task_app_config(database_url, tmp_path, standin))
-    app.extensions["hausruf.clock"] = lambda: clock.now
+    app = migrated_app(task_app_config(database_url, tmp_path, standin))
+    hausruf(app).clock = lambda: clock.now
     load_demo_directory(app)
     yield app
     engine_of(app).dispose()
@@ -77,7 +78,7 @@ def config(app) -> TaskConfig:
 @pytest.fixture
 def jobs(app, config):
     """The worker's jobs on the app's database, sending to the stand-in."""
-    jobs = Jobs(app.config["HAUSRUF"], config)
+    jobs = worker_jobs(app.config["HAUSRUF"], config)
     yield jobs
     if jobs._sessions is not None:
         jobs._sessions.kw["bind"].dispose()
@@ -91,7 +92,7 @@ def db(app):
     one would block the webhooks and the worker it watches. pysqlite's own default begins
     transactions only before writes, so these reads never lock anything.
     """
-    engine = create_engine(normalise_url(app.config["DATABASE_URL"]))
+    engine = create_engine(normalise_url(app.config["HAUSRUF"].database_url))
     session = Session(engine, expire_on_commit=False)
     yield session
     session.close()

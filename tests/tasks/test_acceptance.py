@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ivr.db.models import SmsMessage
 from tests.tasks.conftest import JONAS, PETRA, STRANGER, only_task, outbox, sms
 from tests.twilio.conftest import ERIKA, STAFF
+from ivr.wiring import hausruf
 
 
 def book_it_help(twilio):
@@ -31,7 +32,7 @@ def test_key_5_books_a_task_and_the_worker_sends_the_offer(twilio, db, jobs, sta
     assert sent["body"] == offer.body and sent["from"] == "+4927150199999"
     assert standin.posts()[0].form["StatusCallback"] == f"https://hotline.example.org/twilio/sms-status?outbox={offer.id}"
     db.expire_all()
-    assert (offer.status, offer.provider_sid, offer.attempts) == ("sent", sent["sid"], 1)
+    assert (offer.status, offer.provider_message_id, offer.attempts) == ("sent", sent["sid"], 1)
 
 
 def test_the_volunteer_accepts_by_sms_and_gets_a_confirmation(twilio, db, jobs, clock):
@@ -86,7 +87,7 @@ def test_without_a_reply_the_second_volunteer_then_staff_are_offered_the_task(tw
 
 def test_the_webhook_wakes_the_worker_after_commit(twilio, app):
     book_it_help(twilio)
-    kick = app.extensions["hausruf.sms_kick"]
+    kick = hausruf(app).outbox_kick
     assert kick._queue is not None and kick._queue.huey.pending_count() == 1
 
 

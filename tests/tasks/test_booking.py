@@ -26,9 +26,9 @@ BECKER = Caller(number="+493023125301", known=True, salutation="Frau Becker", ho
 
 def _book(sessions, sid: str, audience: str = "volunteers", recording: str | None = None) -> int:
     with sessions() as session:
-        call = session.scalar(select(Call).where(Call.call_sid == sid))
+        call = session.scalar(select(Call).where(Call.provider_call_id == sid))
         if call is None:
-            call = Call(call_sid=sid, from_number=BECKER.number, state={})
+            call = Call(provider_call_id=sid, from_number=BECKER.number, state={})
             session.add(call)
             session.flush()
         context = CallContext(now=NOW, caller=BECKER, staff_number=STAFF)
@@ -38,7 +38,7 @@ def _book(sessions, sid: str, audience: str = "volunteers", recording: str | Non
 
 
 def test_concurrent_bookings_get_distinct_numbers(app):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     numbers, errors = [], []
     start = threading.Barrier(8)
 
@@ -58,7 +58,7 @@ def test_concurrent_bookings_get_distinct_numbers(app):
 
 
 def test_one_call_books_one_task_per_audience(app, db):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     first = _book(sessions, "CA" + "1" * 32)
     again = _book(sessions, "CA" + "1" * 32, recording="simulated:message-1")
     assert first == again
@@ -68,7 +68,7 @@ def test_one_call_books_one_task_per_audience(app, db):
 
 
 def test_illegal_transitions_are_refused_with_a_clear_message(app, db):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     _book(sessions, "CA" + "2" * 32)
     task = only_task(db)
     move(task, "done", "test", "finished", NOW)
@@ -79,7 +79,7 @@ def test_illegal_transitions_are_refused_with_a_clear_message(app, db):
 
 
 def test_two_writers_on_the_same_task_cannot_both_win(app):
-    sessions = session_factory(make_engine(app.config["DATABASE_URL"]))
+    sessions = session_factory(make_engine(app.config["HAUSRUF"].database_url))
     _book(sessions, "CA" + "3" * 32)
     first, second = sessions(), sessions()
     theirs = second.scalar(select(CallbackTask))
@@ -96,7 +96,7 @@ def test_two_writers_on_the_same_task_cannot_both_win(app):
 
 
 def test_spooled_missed_calls_become_staff_tasks_once(app, db, jobs, tmp_path):
-    spool_missed_call(tmp_path, "CA" + "4" * 32, "+493023125301", "database down")
+    spool_missed_call(tmp_path, "twilio", "CA" + "4" * 32, "+493023125301", "database down")
     assert jobs.import_spool(NOW) == 1
     task = only_task(db)
     assert (task.audience, task.caller_name, task.house_id) == ("staff", "Frau Becker", "lindenhof")
@@ -106,7 +106,7 @@ def test_spooled_missed_calls_become_staff_tasks_once(app, db, jobs, tmp_path):
 
 def test_a_call_spooled_by_several_failing_webhooks_becomes_one_task(app, db, jobs, tmp_path):
     for reason in ("incoming call failed", "gather failed", "dial failed"):
-        spool_missed_call(tmp_path, "CA" + "6" * 32, "+493023125301", reason)
+        spool_missed_call(tmp_path, "twilio", "CA" + "6" * 32, "+493023125301", reason)
     assert jobs.import_spool(NOW) == 1
     assert only_task(db).callback_number == "+493023125301"
 
@@ -115,7 +115,7 @@ def test_a_crash_before_the_spool_was_finished_does_not_book_twice(app, db, jobs
     from ivr.calls.spool import take_spooled
     from ivr.tasks.booking import book_spooled
 
-    spool_missed_call(tmp_path, "CA" + "5" * 32, "+4915199998888", "database down")
+    spool_missed_call(tmp_path, "twilio", "CA" + "5" * 32, "+4915199998888", "database down")
     with jobs.sessions() as session:
         book_spooled(session, take_spooled(tmp_path), datetime.now(timezone.utc), config)
         session.commit()  # ... and the worker dies before finish_spooled

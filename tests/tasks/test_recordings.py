@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.calls.recordings import local_path, purge_recordings
 from ivr.db import engine_of, get_session
 from ivr.db.models import CallbackTask
-from ivr.tasks.jobs import Jobs
+from ivr.app import worker_jobs
 from tests.speech.conftest import KOREAN_MODEL
 from tests.support.call_simulator import CallSimulator
 from tests.tasks.conftest import task_app_config
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, load_demo_directory
+from ivr.wiring import hausruf
 
 FLOWS = Path(__file__).resolve().parents[1] / "speech" / "fixtures" / "flows"
 RECORDING = "RE" + "4" * 32
@@ -28,8 +29,8 @@ RECORDING = "RE" + "4" * 32
 def korean_app(database_url, tmp_path, standin, clock):
     config = task_app_config(database_url, tmp_path, standin)
     config.update(flows_dir=FLOWS, default_language="ko", vosk_models={"ko": str(KOREAN_MODEL)}, speech_enabled=False)
-    app = create_app(config)
-    app.extensions["hausruf.clock"] = lambda: clock.now
+    app = migrated_app(config)
+    hausruf(app).clock = lambda: clock.now
     load_demo_directory(app)
     yield app
     engine_of(app).dispose()
@@ -43,14 +44,14 @@ def test_a_recorded_message_is_transcribed_offline_and_removed_from_twilio(korea
     call.press("5")
     call.record(recording_sid=RECORDING, seconds=3)
     settings = korean_app.config["HAUSRUF"]
-    assert Jobs(settings).transcribe_messages() == 1
+    assert worker_jobs(settings).transcribe_messages() == 1
     with korean_app.app_context():
         task = get_session().scalar(select(CallbackTask).where(CallbackTask.recording_ref == RECORDING))
         assert task.audience == "volunteers" and task.topic == "안내"
         assert task.transcript  # full-vocabulary text of the message (accuracy: docs/performance.md)
     assert standin.deleted_recordings == [RECORDING]  # the voice stays on our server only
     assert local_path(settings, RECORDING).stat().st_size > 1000
-    assert Jobs(settings).transcribe_messages() == 0  # done once
+    assert worker_jobs(settings).transcribe_messages() == 0  # done once
     assert purge_recordings(settings, days=30) == 0
     # Retention counts from when the audio reached our disk (its file time), on the real clock.
     assert purge_recordings(settings, now=datetime.now(timezone.utc) + timedelta(days=31), days=30) == 1

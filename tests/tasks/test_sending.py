@@ -69,13 +69,13 @@ def test_a_row_left_in_sending_whose_message_reached_twilio_is_not_sent_again(tw
     [offer] = outbox(db)
     # The worker claimed the row and Twilio took the message, then the worker died before recording the SID.
     with jobs.sessions() as session:
-        assert _claim(session, offer.id, jobs.client.from_number, clock.now, config) == "queued"
-    jobs.client.send_sms(JONAS, offer.body)
+        assert _claim(session, offer.id, jobs.channel.sender, clock.now, config) == "queued"
+    jobs.channel.sms.client.send_sms(JONAS, offer.body)
     assert jobs.send_outbox(clock.advance(seconds=60)).sent == 0  # lease still held
     report = jobs.send_outbox(clock.advance(seconds=61))
     assert (report.recovered, report.sent) == (1, 0)
     [offer] = outbox(db)
-    assert offer.status == "sent" and offer.provider_sid == standin.messages_to(JONAS)[0]["sid"]
+    assert offer.status == "sent" and offer.provider_message_id == standin.messages_to(JONAS)[0]["sid"]
     assert len(standin.messages_to(JONAS)) == 1 and len(standin.posts()) == 1
 
 
@@ -83,7 +83,7 @@ def test_a_row_left_in_sending_before_the_post_is_sent_once(twilio, db, jobs, st
     book_it_help(twilio)
     [offer] = outbox(db)
     with jobs.sessions() as session:
-        _claim(session, offer.id, jobs.client.from_number, clock.now, config)
+        _claim(session, offer.id, jobs.channel.sender, clock.now, config)
     report = jobs.send_outbox(clock.advance(seconds=121))
     assert (report.recovered, report.sent) == (0, 1)
     assert len(standin.messages_to(JONAS)) == 1
@@ -104,23 +104,23 @@ def test_an_answer_lost_after_twilio_accepted_is_recovered_by_lookup(twilio, db,
 def test_an_identical_earlier_message_is_not_mistaken_for_the_lost_one(twilio, db, jobs, standin, clock, config):
     book_it_help(twilio)
     [offer] = outbox(db)
-    earlier = jobs.client.send_sms(JONAS, offer.body)  # same text, already owned by another row
+    earlier = jobs.channel.sms.client.send_sms(JONAS, offer.body)  # same text, already owned by another row
     with jobs.sessions() as session:
         session.execute(update(SmsMessage).where(SmsMessage.id == offer.id).values(status="queued"))
         session.add(SmsMessage(direction="outbound", to_number=JONAS, body=offer.body, status="sent",
-                               provider_sid=earlier, idempotency_key="older", created_at=clock.now))
+                               provider_message_id=earlier, idempotency_key="older", created_at=clock.now))
         session.commit()
-        _claim(session, offer.id, jobs.client.from_number, clock.now, config)
+        _claim(session, offer.id, jobs.channel.sender, clock.now, config)
     report = jobs.send_outbox(clock.advance(minutes=3))
     assert (report.recovered, report.sent) == (0, 1)
     assert len(standin.messages_to(JONAS)) == 2
 
 
 def test_two_workers_never_send_the_same_row(twilio, db, jobs, standin, clock, config, app):
-    from ivr.tasks.jobs import Jobs
+    from ivr.app import worker_jobs
 
     book_it_help(twilio)
-    other = Jobs(app.config["HAUSRUF"], config)
+    other = worker_jobs(app.config["HAUSRUF"], config)
     [offer] = outbox(db)
     with jobs.sessions() as first, other.sessions() as second:
         assert _claim(first, offer.id, "+1", clock.now, config) == "queued"
@@ -133,7 +133,7 @@ def test_delivery_reports_update_the_row_in_order(twilio, db, jobs, standin, clo
     jobs.send_outbox(clock.now)
     [offer] = outbox(db)
     path = f"/twilio/sms-status?outbox={offer.id}"
-    form = {"MessageSid": offer.provider_sid, "AccountSid": "AC", "To": JONAS}
+    form = {"MessageSid": offer.provider_message_id, "AccountSid": "AC", "To": JONAS}
     assert twilio.post(path, {**form, "MessageStatus": "delivered"}).status == 204
     assert twilio.post(path, {**form, "MessageStatus": "sent"}).status == 204  # late, out of order
     assert outbox(db)[0].status == "delivered"
@@ -144,7 +144,7 @@ def test_an_undelivered_offer_moves_the_task_on(twilio, db, jobs, standin, clock
     book_it_help(twilio)
     jobs.send_outbox(clock.now)
     [offer] = outbox(db)
-    twilio.post(f"/twilio/sms-status?outbox={offer.id}", {"MessageSid": offer.provider_sid, "MessageStatus":
+    twilio.post(f"/twilio/sms-status?outbox={offer.id}", {"MessageSid": offer.provider_message_id, "MessageStatus":
                                                          "undelivered", "ErrorCode": "30003"})
     offer = outbox(db, JONAS)[0]
     assert (offer.status, offer.last_error_code) == ("undelivered", 30003)
@@ -156,4 +156,4 @@ def test_a_report_that_beats_the_recorded_sid_finds_the_row_by_its_id(twilio, db
     [offer] = outbox(db)
     twilio.post(f"/twilio/sms-status?outbox={offer.id}", {"MessageSid": "SM" + "9" * 32, "MessageStatus": "sent"})
     offer = outbox(db)[0]
-    assert (offer.status, offer.provider_sid) == ("sent", "SM" + "9" * 32)
+    assert (offer.status, offer.provider_message_id) == ("sent", "SM" + "9" * 32)

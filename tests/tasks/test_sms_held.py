@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.config import Settings
 from ivr.db import engine_of, make_engine, session_factory, upgrade
 from ivr.db.models import CallbackTask, SmsMessage
@@ -13,6 +13,7 @@ from ivr.tasks.worker import build_queue
 from tests.support.call_simulator import CallSimulator
 from tests.tasks.conftest import task_app_config
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, load_demo_directory
+from ivr.wiring import hausruf
 
 RECORDING = "RE" + "7" * 32
 SUBACCOUNT = "AC" + "5" * 32
@@ -40,14 +41,14 @@ def test_without_credentials_the_worker_says_once_that_sms_are_held_and_does_not
 
 
 def test_a_recording_job_fetches_the_recording_url_it_was_given(sqlite_url, tmp_path, standin):
-    app = create_app(task_app_config(sqlite_url, tmp_path, standin))
+    app = migrated_app(task_app_config(sqlite_url, tmp_path, standin))
     try:
         load_demo_directory(app)
         call = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
         call.press("5")
         call.record(recording_sid=RECORDING, seconds=3)
         standin.recordings[RECORDING] = b"RIFF" + b"\0" * 2000
-        app.extensions["hausruf.sms_kick"].queue.huey.immediate = True
+        hausruf(app).outbox_kick.queue.huey.immediate = True
         # The recording lives under a subaccount: only the RecordingUrl Twilio gives says so.
         given = f"{standin.base_url}/2010-04-01/Accounts/{SUBACCOUNT}/Recordings/{RECORDING}"
         reply = call.sim.post("/twilio/voice/recording-status", {"CallSid": call.sid, "RecordingSid": RECORDING,

@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from tests.conftest import DEMO_DIR
 from tests.support.call_simulator import CallSimulator
+from ivr.wiring import hausruf
 
 AUTH_TOKEN = "secret"
 PUBLIC_URL = "https://hotline.example.org"
@@ -39,8 +40,8 @@ def load_demo_directory(app) -> None:
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(app_config(database_url, tmp_path))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(database_url, tmp_path))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
     yield app
     from ivr.db import engine_of

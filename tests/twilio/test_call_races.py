@@ -10,6 +10,7 @@ from ivr.db import get_session
 from ivr.db.models import Call, CallbackTask, CallEvent
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL
+from ivr.wiring import hausruf
 
 
 def _meanwhile(post) -> object:
@@ -24,7 +25,7 @@ def _meanwhile(post) -> object:
 def _events(app, call_sid: str) -> list[tuple[str, str]]:
     with app.app_context():
         session = get_session()
-        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        call = session.scalar(select(Call).where(Call.provider_call_id == call_sid))
         events = session.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.id))
         return [(e.kind, e.detail) for e in events]
 
@@ -33,7 +34,7 @@ def test_a_word_stored_while_a_key_was_decided_wins_and_the_key_is_decided_again
     call = twilio.call(ERIKA)
     step = call._only("Gather").get("action").split("step=")[1]
     other_worker = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
-    build_context = app.extensions["hausruf.context_builder"]
+    build_context = hausruf(app).build_context
     spoken = []
 
     def context_while_the_word_arrives(open_session, number, now, settings):
@@ -44,7 +45,7 @@ def test_a_word_stored_while_a_key_was_decided_wins_and_the_key_is_decided_again
                                                              call.form()))
         return build_context(open_session, number, now, settings)
 
-    app.extensions["hausruf.context_builder"] = context_while_the_word_arrives
+    hausruf(app).build_context = context_while_the_word_arrives
     call.press("4")  # care menu, had it won
     assert spoken[0].status == 200 and spoken[0].xml.find("Record") is not None
     assert call.twiml.find("Record") is not None  # the key repeats what the word led to: the IT message
@@ -73,13 +74,13 @@ def test_many_presses_of_one_step_at_once_advance_the_call_once(app, twilio):
     kinds = [kind for kind, _ in _events(app, call.sid)]
     assert kinds.count("digits") == 1 and kinds.count("stale-digits") == 5
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         assert stored.version == 1 + 6  # the start and every press stored once, none lost
 
 
 def test_a_hang_up_while_a_key_was_decided_is_not_overwritten(app, twilio):
     call = twilio.call(ERIKA)
-    build_context = app.extensions["hausruf.context_builder"]
+    build_context = hausruf(app).build_context
     hung_up = []
 
     def context_while_the_caller_hangs_up(open_session, number, now, settings):
@@ -90,10 +91,10 @@ def test_a_hang_up_while_a_key_was_decided_is_not_overwritten(app, twilio):
                 "/twilio/status", call.form(CallStatus="completed", CallDuration="9")))
         return build_context(open_session, number, now, settings)
 
-    app.extensions["hausruf.context_builder"] = context_while_the_caller_hangs_up
+    hausruf(app).build_context = context_while_the_caller_hangs_up
     call.press("4")
     assert hung_up[0].status == 204
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
-        assert stored.status == "completed" and stored.duration_seconds == 9
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
+        assert stored.status == "ended" and stored.duration_seconds == 9
         assert "hung up at main_menu" in stored.outcome

@@ -6,11 +6,12 @@ import threading
 
 from sqlalchemy import text
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.calls.spool import take_spooled
 from ivr.db import engine_of, make_engine
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+from ivr.wiring import hausruf
 
 TWILIO_GIVES_UP_SECONDS = 15  # Twilio's default webhook timeout: after it the caller hears an error
 
@@ -26,8 +27,8 @@ def _hold_the_database(database_url):
 
 
 def test_a_locked_database_puts_the_caller_through_to_staff_before_twilio_gives_up(database_url, tmp_path):
-    app = create_app(app_config(database_url, tmp_path, database_timeout=1))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(database_url, tmp_path, database_timeout=1))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
     call = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
     holder = _hold_the_database(database_url)
@@ -46,28 +47,30 @@ def test_a_locked_database_puts_the_caller_through_to_staff_before_twilio_gives_
     assert [entry["from"] for entry in take_spooled(app.config["HAUSRUF"].data_dir)] == [ERIKA]
 
 
-def test_a_writer_hung_in_another_process_costs_a_new_caller_seconds_not_the_call(sqlite_url, tmp_path):
-    import fcntl
-    import os
+def test_another_process_holding_sqlites_write_lock_costs_one_timeout_not_more(sqlite_url, tmp_path):
+    import subprocess
+    import sys
+    import time
 
-    app = create_app(app_config(sqlite_url, tmp_path, database_timeout=1))
-    app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+    app = migrated_app(app_config(sqlite_url, tmp_path, database_timeout=1))
+    hausruf(app).clock = lambda: WEDNESDAY_10
     load_demo_directory(app)
-    lock_file = tmp_path / "hausruf.sqlite3.writer-lock"
-    lock_file.touch()
-    other_process = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(other_process, fcntl.LOCK_EX)  # as a worker hung inside its write transaction would
+    database = sqlite_url.removeprefix("sqlite:///")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"c = sqlite3.connect({database!r}, isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE')\n"  # as a worker hung inside its write transaction would
+        "print('locked', flush=True)\n"
+        "time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
     try:
-        calling = threading.Thread(target=lambda: answers.append(
-            CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)))
-        answers = []
-        calling.start()
-        calling.join(TWILIO_GIVES_UP_SECONDS)
-        answered = not calling.is_alive()
+        assert holder.stdout.readline().strip() == "locked"
+        began = time.monotonic()
+        call = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
+        waited = time.monotonic() - began
     finally:
-        os.close(other_process)
-        calling.join()
+        holder.kill()
+        holder.wait()
         engine_of(app).dispose()
-    assert answered, "the new call waited on the writer lock for longer than Twilio waits for an answer"
-    assert [n.text for n in answers[0].twiml.iter("Number")] == [STAFF]  # the apology, then a person
+    assert waited < 1 + 1.0, f"the new call waited {waited:.1f} s for a 1 s database timeout"
+    assert [n.text for n in call.twiml.iter("Number")] == [STAFF]  # the apology, then a person
     assert [entry["from"] for entry in take_spooled(app.config["HAUSRUF"].data_dir)] == [ERIKA]

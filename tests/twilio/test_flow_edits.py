@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.db import engine_of, get_session
 from ivr.db.models import FlowRevision
 from tests.conftest import FLOWS_DIR
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+from ivr.wiring import hausruf
 
 
 @pytest.fixture
@@ -28,8 +30,8 @@ def apps(database_url, tmp_path, flows_dir):
     started = []
 
     def start():
-        app = create_app(app_config(database_url, tmp_path, flows_dir=flows_dir))
-        app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+        app = migrated_app(app_config(database_url, tmp_path, flows_dir=flows_dir))
+        hausruf(app).clock = lambda: WEDNESDAY_10
         if not started:
             load_demo_directory(app)
         started.append(app)
@@ -54,7 +56,7 @@ def test_a_call_continues_on_its_revision_after_an_edit_removed_its_node_and_a_r
     hotline.write_text(hotline.read_text(encoding="utf-8").replace("care_menu", "pflege_menu"), encoding="utf-8")
 
     restarted = apps()  # nothing in memory but the edited file
-    assert "care_menu" not in restarted.extensions["hausruf.flows"].current().get("hotline", "de").nodes
+    assert "care_menu" not in hausruf(restarted).flows.current().get("hotline", "de").nodes
     call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call.press("1")
     assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Lebensbaum. Bitte bleiben Sie am Apparat."]
@@ -65,9 +67,9 @@ def test_a_call_continues_on_its_revision_after_an_edit_removed_its_node_and_a_r
 def test_two_apps_starting_on_one_database_store_each_revision_once(apps):
     first = apps()
     second = apps()
-    flows = second.extensions["hausruf.flows"].current()
+    flows = hausruf(second).flows.current()
     assert stored_revisions(first) == sorted((f.revision, f.language) for f in flows.flows())
-    assert not first.extensions["hausruf.flows"].flowset.unsaved
+    assert not hausruf(first).flows.flowset.unsaved
     assert not flows.unsaved
 
 
@@ -75,10 +77,10 @@ def test_a_broken_database_at_start_does_not_stop_the_server(sqlite_url, tmp_pat
     database = tmp_path / "hausruf.sqlite3"
     database.write_bytes(b"this is no longer a database " * 100)
     with caplog.at_level(logging.ERROR):
-        app = create_app(app_config(sqlite_url, tmp_path))
+        app = create_app(app_config(sqlite_url, tmp_path))  # a broken database cannot be migrated
     try:
         assert "could not store flow revisions" in caplog.text
-        assert app.extensions["hausruf.flows"].flowset.unsaved  # tried again at the next check
+        assert hausruf(app).flows.flowset.unsaved  # tried again at the next check
         call = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
         assert call._only("Number").text == STAFF
     finally:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ivr.db import get_session
 from ivr.db.models import Call, CallEvent
 from tests.twilio.conftest import ERIKA, PUBLIC_URL, STAFF
+from ivr.wiring import hausruf
 
 
 def test_unsigned_call_is_refused(twilio):
@@ -97,7 +98,7 @@ def test_key_1_dials_the_partner_with_whisper_and_completes(twilio, app):
     assert call.whispers[0] == "Ein Anruf über das Haustelefon der Genossenschaft."
     assert call.twiml.find("Hangup") is not None
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         assert "connected groceries" in stored.outcome
 
 
@@ -127,20 +128,20 @@ def test_a_late_duplicate_post_does_not_advance_twice(twilio, app):
     call.follow(twilio.post(gather_action, call.form(Digits="2")))
     assert "Pflege." in call.heard  # still the care menu, not the meal service
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         assert stored.state["node"] == "care_menu"
 
 
 def test_state_lives_in_the_database_so_a_new_app_continues_the_call(app, database_url, tmp_path):
-    from ivr import create_app
+    from tests.support.apps import migrated_app
     from tests.support.call_simulator import CallSimulator
     from tests.twilio.conftest import AUTH_TOKEN, app_config
 
     first = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call = first.call(ERIKA)
     call.press("4")
-    restarted = create_app(app_config(database_url, tmp_path))
-    restarted.extensions["hausruf.clock"] = app.extensions["hausruf.clock"]
+    restarted = migrated_app(app_config(database_url, tmp_path))
+    hausruf(restarted).clock = hausruf(app).clock
     call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call.press("1")
     assert call.heard == ["Ich verbinde Sie mit dem Pflegedienst Lebensbaum. Bitte bleiben Sie am Apparat."]
@@ -150,8 +151,8 @@ def test_status_callback_closes_the_call_with_its_duration(twilio, app):
     call = twilio.call(ERIKA)
     assert call.hang_up(duration=42).status == 204
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
-        assert (stored.status, stored.duration_seconds) == ("completed", 42)
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
+        assert (stored.status, stored.duration_seconds) == ("ended", 42)
         assert "hung up at main_menu" in stored.outcome
         kinds = get_session().scalars(select(CallEvent.kind).where(CallEvent.call_id == stored.id)).all()
         assert kinds == ["start", "status"]
@@ -162,7 +163,7 @@ def test_audit_trail_records_each_step(twilio, app):
     call.press("7")
     call.press("*")
     with app.app_context():
-        stored = get_session().scalar(select(Call).where(Call.call_sid == call.sid))
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
         events = get_session().scalars(select(CallEvent).where(CallEvent.call_id == stored.id)
                                        .order_by(CallEvent.id)).all()
         assert [(e.kind, e.node, e.detail) for e in events] == [
@@ -173,3 +174,13 @@ def test_whisper_url_speaks_the_text(twilio):
     reply = twilio.post("/twilio/voice/whisper?text=Anruf+vom+Haustelefon&lang=de", {"CallSid": "CA9"})
     assert reply.status == 200
     assert reply.xml.find("Say").text == "Anruf vom Haustelefon"
+
+
+def test_a_sip_caller_reaches_the_main_menu_and_is_known_by_the_number_in_the_address(twilio, app):
+    call = twilio.call("sip:+493023125301@pbx.example.org")
+    assert call.heard[0].startswith("Guten Tag. Hier ist")  # known (tenant_id below); the name only from local audio
+    assert call._only("Gather") is not None
+    with app.app_context():
+        stored = get_session().scalar(select(Call).where(Call.provider_call_id == call.sid))
+        assert (stored.provider, stored.from_number) == ("twilio", "sip:+493023125301@pbx.example.org")
+        assert stored.tenant_id is not None

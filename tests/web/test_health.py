@@ -10,12 +10,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete
 
-from ivr import create_app
-from ivr.db import READ_EXTENSION, engine_of, get_session, make_engine, session_factory
+from tests.support.apps import migrated_app
+from ivr.db import engine_of, get_session, make_engine, session_factory
 from ivr.db.models import SmsMessage, WorkerHeartbeat
 from tests.conftest import FLOWS_DIR
 from tests.support.call_simulator import CallSimulator
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, WEDNESDAY_10, app_config, load_demo_directory
+from ivr.wiring import hausruf
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def _starter(database_url, tmp_path, flows_dir):
     started = []
 
     def start_app(**overrides):
-        app = create_app(app_config(database_url, tmp_path, flows_dir=flows_dir, **overrides))
-        app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+        app = migrated_app(app_config(database_url, tmp_path, flows_dir=flows_dir, **overrides))
+        hausruf(app).clock = lambda: WEDNESDAY_10
         if not started:
             load_demo_directory(app)
         started.append(app)
@@ -75,7 +76,7 @@ def test_a_server_started_while_the_flow_is_broken_serves_the_last_good_revision
     start = start_on_each_database
     first = start()
     worker_ran(first)
-    good = first.extensions["hausruf.flows"].current().get("hotline", "de").revision
+    good = hausruf(first).flows.current().get("hotline", "de").revision
     before = CallSimulator(first.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
     hotline = flows_dir / "hotline.yaml"
     hotline.write_text(hotline.read_text(encoding="utf-8").replace("kind: menu", "kind: meny", 1), encoding="utf-8")
@@ -137,13 +138,13 @@ def test_a_database_that_does_not_answer_is_503_within_two_seconds(start):
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     hanging = make_engine(f"postgresql://hausruf@127.0.0.1:{silent.getsockname()[1]}/hausruf", timeout=10)
-    app.extensions[READ_EXTENSION] = session_factory(hanging)  # the database stops answering
+    hausruf(app).read_sessions = session_factory(hanging)  # the database stops answering
     try:
         started = time.monotonic()
         status, report = healthz(app)
         assert time.monotonic() - started < 3
-        assert status == 503 and report["database"] == "no answer within 2 s"
-        assert report["problems"][0] == "the database did not answer within 2 s: calls fall back to staff"
+        assert status == 503 and report["database"] == "no answer within 1.5 s"
+        assert report["problems"][0] == "the database did not answer within 1.5 s: calls fall back to staff"
         assert healthz(app)[0] == 503  # a second monitor's request does not pile up a second thread
     finally:
         silent.close()

@@ -9,13 +9,14 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from ivr import create_app
+from tests.support.apps import migrated_app
 from ivr.db import engine_of, get_session
 from ivr.db.models import CallbackTask, SmsMessage
 from ivr.metrics import outcome_of
 from tests.support.call_simulator import CallSimulator
 from tests.support.server import ServerProcess, free_port
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+from ivr.wiring import hausruf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +32,8 @@ def make_app(sqlite_url, tmp_path):
     apps = []
 
     def make(**overrides):
-        app = create_app(app_config(overrides.pop("database_url", sqlite_url), tmp_path, **overrides))
-        app.extensions["hausruf.clock"] = lambda: WEDNESDAY_10
+        app = migrated_app(app_config(overrides.pop("database_url", sqlite_url), tmp_path, **overrides))
+        hausruf(app).clock = lambda: WEDNESDAY_10
         if not apps:
             load_demo_directory(app)
         apps.append(app)
@@ -90,7 +91,7 @@ def test_calls_webhooks_fallbacks_tasks_sms_and_health_are_counted(make_app):
 def test_a_failing_webhook_counts_a_fallback_to_staff(make_app):
     app = make_app(metrics_token="t")
     before = scrape(app).get(("hausruf_fallbacks_total", (("reason", "error"),)), 0)
-    app.extensions["hausruf.context_builder"] = None  # a broken deployment: every step fails
+    hausruf(app).build_context = None  # a broken deployment: every step fails
     reply = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).post("/twilio/voice", {"CallSid": "CA9", "From": ERIKA})
     assert STAFF in reply.body
     assert scrape(app)[("hausruf_fallbacks_total", (("reason", "error"),))] - before == 1

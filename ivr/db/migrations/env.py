@@ -15,6 +15,12 @@ def run_migrations_online() -> None:
     engine = make_engine(config.attributes["database_url"])
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch mode rebuilds a table by dropping the old one: with foreign keys on, that
+                # deletes the rows referring to it (ON DELETE CASCADE). SQLite's own recipe for
+                # altering tables switches them off first, outside any transaction
+                # (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes").
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
             context.configure(
                 connection=connection,
                 target_metadata=Base.metadata,

@@ -37,6 +37,7 @@ from ivr.telephony.sip.listen import MenuListener
 from ivr.telephony.sip.settings import SipSettings, split_host_port
 from ivr.telephony.sip.status import status_path
 from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, RECORD, CallSteps, Plan, wav_seconds
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.sip")
 pjsip_log = logging.getLogger("hausruf.sip.pjsip")
@@ -554,7 +555,7 @@ class CallSession:
             timer.cancel()
         self._timers = []
         seconds = int(time.monotonic() - self.started)
-        status = "completed" if self.plan is not None else "canceled"
+        status = "ended" if self.plan is not None else "unanswered"  # ivr.db.models.CALL_STATUSES
         self.line.ended(self, status, seconds)
 
 
@@ -820,9 +821,9 @@ class SipLine:
 
     def recording_saved(self, call_sid: str, reference: str) -> None:
         """Tell the worker a message is waiting to be transcribed (as Twilio's recording-status does)."""
-        jobs = self.steps.app.extensions.get("hausruf.recording_jobs")
-        if jobs:
-            self.pool.submit(lambda: jobs(call_sid, reference, ""))
+        ready = hausruf(self.steps.app).recording_ready
+        if ready:
+            self.pool.submit(lambda: ready(reference, None))
 
     # --- registration and status ---
     def registration_changed(self, account: _Account, prm) -> None:

@@ -9,6 +9,7 @@ import sys
 import threading
 
 import click
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.sip")
 
@@ -23,7 +24,7 @@ def speech_recognizers(app):
     settings = app.config["HAUSRUF"]
     if not settings.speech_enabled:
         return None
-    registry = app.extensions.get("hausruf.speech_models")
+    registry = hausruf(app).speech_models
     if registry is None or not registry.languages:
         return None
 
@@ -96,10 +97,14 @@ def sip_command(check, at):
                 click.echo(f"{env}={shown}")
         return
     from ivr import create_app
+    from ivr.config import configure_logging
+    from ivr.web.server import migrate
 
+    configure_logging(settings)
+    migrate(settings.database_url)  # create_app does not migrate; the line may be the only process here
     app = create_app()
     if at:
-        app.extensions["hausruf.clock"] = shifted_clock(at, app.config["HAUSRUF"].timezone)
+        hausruf(app).clock = shifted_clock(at, app.config["HAUSRUF"].timezone)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

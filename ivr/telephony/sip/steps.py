@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
-from ivr.db.writers import sqlite_writer
 from ivr.engine.actions import Ask, Dial, Hangup, Record, Say
 from ivr.engine.events import CallStarted, Event
+from ivr.telephony.ports import StepResult
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.sip")
 
 PAUSE_SECONDS = 1  # between the segments of a prompt, as Twilio's <Pause length="1"> in our TwiML
 MENU, DIAL, RECORD, HANGUP = "menu", "dial", "record", "hangup"
+PROVIDER = "sip"  # stored with each call (ivr.db.models.Call.provider)
 
 
 @dataclass(frozen=True)
@@ -76,48 +77,35 @@ def tone_files(folder: Path) -> dict[str, Path]:
 
 
 class CallSteps:
-    """Runs steps of SIP calls through the provider-neutral CallHandler, inside the app's context."""
+    """Runs steps of SIP calls through the hotline's CallService port (ivr.telephony.ports), inside the app's context."""
 
     def __init__(self, app, clock=None):
         self.app = app
         self.settings = app.config["HAUSRUF"]
-        self.renderer = app.extensions["hausruf.prompt_renderer"]
-        self.clock = clock or app.extensions["hausruf.clock"]
+        wiring = hausruf(app)
+        if clock is not None:
+            wiring.clock = clock
+        self.wiring = wiring
+        self.renderer = wiring.prompt_renderer
+        self.calls = wiring.calls(PROVIDER)  # each step under the database deadline, as the Twilio webhooks
         self.tones = tone_files(self.settings.data_dir / "sip")
 
-    def _handler(self) -> CallHandler:
-        from ivr.db import engine_of, get_read_session, get_session
-
-        app = self.app
-        lock = functools.partial(sqlite_writer, app.config["DATABASE_URL"], timeout=app.config.get("DATABASE_TIMEOUT"))
-        return CallHandler(engine_of(app), get_session, get_read_session, self.settings,
-                           app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
-                           app.extensions.get("hausruf.book_callback"), now=self.clock(), write_lock=lock)
-
-    def start(self, call_sid: str, from_number: str | None, to_number: str | None = None) -> Plan:
+    def start(self, call_id: str, caller: str | None, called: str | None = None) -> Plan:
         """A call was answered: the called number picks the flow (HAUSRUF_NUMBERS); run it to its first wait."""
         with self.app.app_context():
-            return self.plan(self._handler().start(call_sid, from_number, to_number))
+            return self.plan(self.calls.start(call_id, caller, called))
 
-    def event(self, call_sid: str, event: Event, step: int | None, kind: str, detail: str = "") -> Plan:
+    def event(self, call_id: str, event: Event, step: int | None, kind: str, detail: str = "") -> Plan:
         """A key, a word, a timeout, a connect or a recording ended: the next step."""
         if isinstance(event, CallStarted):
             raise ValueError("use start() for a new call")
         with self.app.app_context():
-            return self.plan(self._handler().handle(call_sid, event, step, kind, detail))
+            return self.plan(self.calls.deliver(call_id, event, step, kind, detail))
 
-    def close(self, call_sid: str, status: str, seconds: int | None) -> None:
-        """The caller hung up: close the record as a Twilio status callback does."""
-        from ivr.db import get_session
-
+    def close(self, call_id: str, status: str, seconds: int | None) -> None:
+        """The caller hung up: close the call's record (status: one of ivr.db.models.CALL_STATUSES)."""
         with self.app.app_context():
-            session = get_session()
-            lock = sqlite_writer(self.app.config["DATABASE_URL"], timeout=self.app.config.get("DATABASE_TIMEOUT"))
-            with lock:
-                if close_call(session, call_sid, status, seconds, self.clock()):
-                    session.commit()
-                else:
-                    session.rollback()
+            self.calls.end(call_id, status, seconds)
 
     def plan(self, result: StepResult) -> Plan:
         """Prompt files and the wait for one stored step."""
@@ -145,7 +133,7 @@ class CallSteps:
 
         if from_number:
             try:
-                spool_missed_call(self.settings.data_dir, call_sid, from_number, reason)
+                spool_missed_call(self.settings.data_dir, PROVIDER, call_sid, from_number, reason)
             except OSError:
                 log.exception("could not spool the missed call either")
         language = self.settings.default_language if self.settings.default_language in FALLBACK_TEXTS else "de"
@@ -178,4 +166,4 @@ class CallSteps:
         return path
 
     def now(self) -> datetime:
-        return self.clock()
+        return self.wiring.clock()

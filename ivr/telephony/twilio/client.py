@@ -6,8 +6,6 @@ this one object at a local stand-in (HAUSRUF_TWILIO_API_BASE) and still use the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -16,11 +14,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.config import Settings
+from ivr.telephony.ports import ChannelError, SentMessage
 
 TIMEOUT_SECONDS = 15
+API_BASE = "https://api.twilio.com"
 
 
-class TwilioError(Exception):
+class TwilioError(ChannelError):
     """A REST call failed; code is Twilio's error code (e.g. 21211) when it sent one.
 
     permanent: retrying the same request cannot help (4xx other than 429).
@@ -29,23 +29,8 @@ class TwilioError(Exception):
     """
 
     def __init__(self, message: str, code: int | None, status: int | None, permanent: bool, maybe_done: bool):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code, permanent, maybe_done)
         self.status = status
-        self.permanent = permanent
-        self.maybe_done = maybe_done
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    """A message as the provider lists it."""
-
-    sid: str
-    to: str
-    from_: str
-    body: str
-    status: str
-    created_at: datetime | None
 
 
 class RebasedHttpClient(TwilioHttpClient):
@@ -103,7 +88,7 @@ class TwilioRestClient:
             for m in self.client.messages.stream(to=to, from_=self.from_number, limit=limit, page_size=50):
                 if since is not None and m.date_created is not None and m.date_created < since:
                     break  # Twilio lists newest first: everything after this is older too
-                found.append(SentMessage(m.sid, m.to, m.from_, m.body or "", m.status, m.date_created))
+                found.append(SentMessage(m.sid, m.to, m.body or "", m.date_created))
         except (TwilioRestException, requests.RequestException) as exc:
             raise _error(exc) from exc
         return found

@@ -21,16 +21,17 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request
 from flask_sock import Sock
-from sqlalchemy import select
 
-from ivr.calls.handler import StepResult
 from ivr.engine import menu_phrases
 from ivr.engine.actions import Ask
 from ivr.flows.model import MenuNode
 from ivr.metrics import count_speech
 from ivr.privacy.keys import key_matches, server_secret, url_key
+from ivr.telephony.ports import StepResult
 from ivr.telephony.twilio.signature import signed_url
 from ivr.telephony.twilio.translate import MediaStream
+from ivr.telephony.twilio.voice import PROVIDER
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.stream")
 STREAM_NAME = "hausruf-menu"
@@ -118,38 +119,28 @@ class StreamSession:
     def _menu_recognizer(self, params: dict):
         """A recogniser for the menu the stream's parameters name, or None when they name no menu."""
         language = params.get("language", "")
-        flows = self.app.extensions["hausruf.flows"].current()
+        flows = hausruf(self.app).flows.current()
         flow = flows.by_revision(params.get("revision", ""))
         node = flow.nodes.get(params.get("node", "")) if flow else None
         if not isinstance(node, MenuNode):
             log.warning("stream for call %s names no menu (%s); ignoring its audio", self.call_sid, params)
             return None
-        return self.app.extensions["hausruf.speech_models"].recognizer(language, list(menu_phrases(flow, node)))
+        return hausruf(self.app).speech_models.recognizer(language, list(menu_phrases(flow, node)))
 
     def _act(self, phrase: str) -> None:
-        """Redirect the live call to the speech step, unless the call has moved on meanwhile."""
-        if not self._still_waiting():
-            log.info("call %s: heard %r too late (step %s passed)", self.call_sid, phrase, self.step)
-            count_speech("too_late")
-            return
-        settings = self.app.config["HAUSRUF"]
-        url = f"{settings.public_url}/twilio/voice/speech?" + urlencode({"step": self.step, "phrase": phrase})
+        """Move the live call on with the word, unless the call has moved on meanwhile."""
+        wiring = hausruf(self.app)
         try:
-            self.app.extensions["hausruf.rest_client"]().redirect_call(self.call_sid, url)
+            if not wiring.calls(PROVIDER).waits_in_menu(self.call_sid, self.step):
+                log.info("call %s: heard %r too late (step %s passed)", self.call_sid, phrase, self.step)
+                count_speech("too_late")
+                return
+            wiring.telephony.move_on(self.call_sid, self.step, phrase)
             log.info("call %s: heard %r at step %s", self.call_sid, phrase, self.step)
             count_speech("acted")
         except Exception:  # noqa: BLE001 - the keypad still works; never let speech break a call
-            log.exception("call %s: could not redirect after speech", self.call_sid)
+            log.exception("call %s: could not move the call on after speech", self.call_sid)
             count_speech("redirect_failed")
-
-    def _still_waiting(self) -> bool:
-        from ivr.db import READ_EXTENSION
-        from ivr.db.models import Call
-
-        # A read-only session: on SQLite it neither takes nor waits for the webhooks' write lock.
-        with self.app.extensions[READ_EXTENSION]() as session:
-            state = session.scalar(select(Call.state).where(Call.call_sid == self.call_sid))
-        return bool(state) and state.get("steps") == self.step and state.get("waiting") == "menu"
 
 
 def _check_handshake():
@@ -180,13 +171,10 @@ def init_app(app: Flask) -> None:
     """Register the media-stream WebSocket and tell the webhooks to start streams in menus."""
     from speech.models import ModelRegistry
 
-    from ivr.telephony.twilio.client import TwilioRestClient
-
-    settings = app.config["HAUSRUF"]
-    registry = ModelRegistry(settings.vosk_models)
-    app.extensions["hausruf.speech_models"] = registry
-    app.extensions["hausruf.speech_streams"] = SpeechStreams(settings, registry)
-    app.extensions.setdefault("hausruf.rest_client", lambda: TwilioRestClient(settings))
+    wiring = hausruf(app)
+    registry = ModelRegistry(wiring.settings.vosk_models)
+    wiring.speech_models = registry
+    wiring.speech_streams = SpeechStreams(wiring.settings, registry)
     app.before_request(_check_handshake)
     sock = Sock(app)
 

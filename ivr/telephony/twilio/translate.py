@@ -5,7 +5,6 @@ No I/O here: REST calls live in client.py, database work in ivr.calls (STYLE.md 
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -21,6 +20,9 @@ SAY_LOCALES = {"de": "de-DE", "en": "en-GB", "tr": "tr-TR", "ko": "ko-KR", "fr":
 # DialCallStatus values (https://www.twilio.com/docs/voice/twiml/dial#dialcallstatus) map to ours.
 DIAL_STATUS = {"completed": "completed", "answered": "answered", "busy": "busy", "no-answer": "no-answer",
                "failed": "failed", "canceled": "canceled"}
+# CallStatus values (twilio.com/docs/voice/api/call-resource#call-status-values) -> ivr.db.models.CALL_STATUSES.
+CALL_STATUS = {"queued": "active", "ringing": "active", "in-progress": "active", "completed": "ended",
+               "busy": "unanswered", "no-answer": "unanswered", "canceled": "unanswered", "failed": "failed"}
 PAUSE_SECONDS = 1
 
 PromptUrl = Callable[[str, str], "str | None"]
@@ -66,6 +68,11 @@ def _int(value: str | None) -> int:
         return max(0, int(str(value).strip()))
     except (TypeError, ValueError):
         return 0
+
+
+def call_status(status: str | None) -> str:
+    """Twilio's CallStatus of a status callback as the domain's word; a missing one means the call ended."""
+    return CALL_STATUS.get((status or "completed").strip().lower(), "ended")
 
 
 def action_url(kind: str, step: int, **params: str) -> str:
@@ -121,12 +128,18 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
 
 
 def _speak(segments: tuple[str, ...], language: str, prompt_url: PromptUrl) -> str:
-    urls = tuple(prompt_url(text, language) for text in segments)
     # A segment without audio goes to the provider's <Say>: never with a name in it (ivr.privacy.personal).
     sayable = getattr(prompt_url, "sayable", None)
-    if sayable is not None:
-        segments = tuple(text if url else sayable(text, language) for text, url in zip(segments, urls))
-    return _spoken(segments, language, urls)
+    spoken = []
+    for index, text in enumerate(segments):
+        url = prompt_url(text, language)
+        if index:
+            spoken.append(twiml.verb("Pause", length=PAUSE_SECONDS))
+        if url:
+            spoken.append(twiml.verb("Play", twiml.text(url)))
+        else:
+            spoken.append(_say(sayable(text, language) if sayable else text, language))
+    return "".join(spoken)
 
 
 def _whisper_url(text: str, language: str, prompt_url: PromptUrl) -> str:
@@ -134,17 +147,6 @@ def _whisper_url(text: str, language: str, prompt_url: PromptUrl) -> str:
     if keyed is not None:
         return keyed(text, language)  # a key to locally rendered audio, not the text (ivr.web.prompts)
     return "/twilio/voice/whisper?" + urlencode({"text": text, "lang": language})
-
-
-@functools.lru_cache(maxsize=1024)
-def _spoken(segments: tuple[str, ...], language: str, urls: tuple[str | None, ...]) -> str:
-    # Menus repeat the same prompts call after call: their TwiML is built once per set of audio URLs.
-    spoken = []
-    for index, (text, url) in enumerate(zip(segments, urls)):
-        if index:
-            spoken.append(twiml.verb("Pause", length=PAUSE_SECONDS))
-        spoken.append(twiml.verb("Play", twiml.text(url)) if url else _say(text, language))
-    return "".join(spoken)
 
 
 def _say(text: str, language: str) -> str:

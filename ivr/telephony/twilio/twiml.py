@@ -7,7 +7,6 @@ library's for every kind of answer, so names and escaping stay exactly Twilio's.
 
 from __future__ import annotations
 
-import functools
 import re
 from xml.sax.saxutils import escape, quoteattr
 
@@ -41,8 +40,6 @@ def _text(value: object) -> str:
     return str(value)
 
 
-# Most attributes repeat answer after answer (timeouts, keys, prompt URLs); typed, so True is not 1.
-@functools.lru_cache(maxsize=1024, typed=True)
 def _attribute(name: str, value: object) -> str:
     return f" {_camel(name)}={quoteattr(NOT_XML.sub('', _text(value)))}"
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Callable, ContextManager, Mapping
+from typing import Callable, Mapping
 
-from flask import Blueprint, Request, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 
-from ivr.calls.handler import CallHandler, StepResult, close_call
 from ivr.calls.spool import spool_missed_call
-from ivr.db.writers import sqlite_writer
 from ivr.engine.events import Event, NoInput, RecordingFinished, WordsSpoken
 from ivr.metrics import count_call, count_fallback
+from ivr.telephony.ports import CallService, StepResult
 from ivr.telephony.twilio import translate
 from ivr.telephony.twilio.signature import twilio_signed
+from ivr.telephony.twilio.voice import PROVIDER, TwilioVoice
+from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.twilio")
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio")
@@ -24,11 +25,6 @@ TWIML = "text/xml"
 
 def _twiml(body: str) -> Response:
     return Response(body, status=200, mimetype=TWIML)
-
-
-def _write_lock(app) -> Callable[..., ContextManager]:
-    """SQLite: one write transaction at a time across all server processes (see ivr.db.writers)."""
-    return functools.partial(sqlite_writer, app.config["DATABASE_URL"], timeout=app.config.get("DATABASE_TIMEOUT"))
 
 
 def never_dead_air(view):
@@ -55,18 +51,9 @@ def _remember_caller(settings, reason: str) -> None:
     if not caller or not request.form.get("CallSid"):  # junk, withheld, or not a call: nobody to call back
         return
     try:
-        spool_missed_call(settings.data_dir, request.form.get("CallSid", ""), caller, reason)
+        spool_missed_call(settings.data_dir, PROVIDER, request.form.get("CallSid", ""), caller, reason)
     except OSError:
         log.exception("could not spool the missed call either")
-
-
-def _handler(app) -> CallHandler:
-    from ivr.db import engine_of, get_read_session, get_session
-
-    return CallHandler(engine_of(app), get_session, get_read_session, app.config["HAUSRUF"],
-                       app.extensions["hausruf.flows"].current(), app.extensions["hausruf.context_builder"],
-                       app.extensions.get("hausruf.book_callback"), now=app.extensions["hausruf.clock"](),
-                       write_lock=_write_lock(app))
 
 
 def _step_param(query: Mapping[str, str]) -> int | None:
@@ -76,27 +63,22 @@ def _step_param(query: Mapping[str, str]) -> int | None:
         return None
 
 
-def _respond(app, call_sid: str, result: StepResult) -> Response:
-    """Render a step the handler has stored: Twilio must never act on a state we failed to store."""
-    settings = app.config["HAUSRUF"]
-    speech = app.extensions.get("hausruf.speech_streams")
-    stream = speech.stream_for(call_sid, result) if speech else None
-    stop = speech.stop_for(call_sid, result) if speech else None
-    prompt_url = app.extensions.get("hausruf.prompt_url") or (lambda text, language: None)
-    return _twiml(translate.render(result.actions, result.step, prompt_url, caller_id=settings.phone_number,
-                                   stream=stream, stop_stream=stop))
+def _answer(run: Callable[[CallService, str], StepResult]) -> Response:
+    """run(calls, call_sid) for the call this webhook is about, then TwiML for the stored step.
 
-
-def _answer(run: Callable[[CallHandler, str, Request], StepResult]) -> Response:
-    """Run run(handler, call_sid, request) for the call this webhook is about and answer with its TwiML."""
-    app, req = current_app._get_current_object(), request._get_current_object()
-    call_sid = req.form.get("CallSid") or _missing("CallSid")
-    return _respond(app, call_sid, run(_handler(app), call_sid, req))
+    The CallService answers within the database deadline or raises; never_dead_air turns that into
+    the staff fallback. Twilio must never act on a state we failed to store.
+    """
+    wiring = hausruf(current_app)
+    call_sid = request.form.get("CallSid") or _missing("CallSid")
+    result = run(wiring.calls(PROVIDER), call_sid)
+    return _twiml(wiring.telephony.render(call_sid, result))
 
 
 def _step(event: Event, kind: str, detail: str) -> Response:
     """One engine step of the call with event; a post for an older step only repeats what the call waits on."""
-    return _answer(lambda handler, call_sid, req: handler.handle(call_sid, event, _step_param(req.args), kind, detail))
+    expected = _step_param(request.args)
+    return _answer(lambda calls, call_sid: calls.deliver(call_sid, event, expected, kind, detail))
 
 
 @bp.post("/voice")
@@ -104,7 +86,8 @@ def _step(event: Event, kind: str, detail: str) -> Response:
 @never_dead_air
 def incoming_call():
     """A new call to the hotline."""
-    return _answer(lambda handler, call_sid, req: handler.start(call_sid, req.form.get("From"), req.form.get("To")))
+    caller, called = request.form.get("From"), request.form.get("To")
+    return _answer(lambda calls, call_sid: calls.start(call_sid, caller, called))
 
 
 @bp.post("/voice/gather")
@@ -158,7 +141,7 @@ def recorded():
 def whisper():
     """What the partner hears before the caller is put through; a personal whisper is audio named by a key."""
     if "audio" in request.args:
-        urls = current_app.extensions.get("hausruf.prompt_url")
+        urls = hausruf(current_app).prompt_url
         audio = request.args.get("audio", "")
         ok = urls is not None and urls.whisper_key_ok(audio, request.args.get("key", ""))
         url = urls.whisper_audio(audio) if ok else None
@@ -171,9 +154,9 @@ def whisper():
 @twilio_signed
 def recording_status():
     """Twilio says a recording is ready: the worker fetches and transcribes it."""
-    jobs = current_app.extensions.get("hausruf.recording_jobs")
-    if jobs and request.form.get("RecordingStatus", "completed") == "completed":
-        jobs(request.form.get("CallSid", ""), request.form.get("RecordingSid", ""), request.form.get("RecordingUrl", ""))
+    ready = hausruf(current_app).recording_ready
+    if ready and request.form.get("RecordingStatus", "completed") == "completed":
+        ready(request.form.get("RecordingSid", ""), request.form.get("RecordingUrl") or None)
     return Response(status=204)
 
 
@@ -185,28 +168,20 @@ def unknown_voice(anything: str):
     log.warning("unknown voice webhook /twilio/voice/%s: repeating the current step", anything)
     from ivr.engine import Resume
 
-    return _answer(lambda handler, call_sid, req: handler.handle(call_sid, Resume(), None, "unknown", anything[:100]))
+    return _answer(lambda calls, call_sid: calls.deliver(call_sid, Resume(), None, "unknown", anything[:100]))
 
 
 @bp.post("/status")
 @twilio_signed
 def status_callback():
     """The call ended; close its record. A status callback never needs TwiML."""
-    from ivr.db import get_session
-
     form = request.form
+    duration = translate.whole_seconds(form.get("CallDuration"))
     try:
-        duration = translate.whole_seconds(form.get("CallDuration"))
-        session = get_session()
-        with _write_lock(current_app)():
-            closed = close_call(session, form.get("CallSid", ""), (form.get("CallStatus") or "completed")[:20],
-                                duration, current_app.extensions["hausruf.clock"]())
-            if closed is not None:
-                outcome = closed.outcome
-                session.commit()
-                count_call(outcome)
-            else:
-                session.rollback()
+        outcome = hausruf(current_app).calls(PROVIDER).end(form.get("CallSid", ""),
+                                                           translate.call_status(form.get("CallStatus")), duration)
+        if outcome is not None:
+            count_call(outcome)
     except Exception:  # noqa: BLE001 - Twilio retries nothing useful from a 500 here; log and move on
         log.exception("status callback failed")
     return Response(status=204)
@@ -214,3 +189,22 @@ def status_callback():
 
 def _missing(field: str):
     raise ValueError(f"webhook without {field}")
+
+
+class _CurrentPromptUrls:
+    """The app's prompt URLs as they are at each render (tests swap them), with their optional extras."""
+
+    def __init__(self, wiring):
+        self.wiring = wiring
+
+    def __call__(self, text: str, language: str):
+        return self.wiring.prompt_url(text, language)
+
+    def __getattr__(self, name: str):  # sayable, whisper_url (ivr.web.prompts.PromptUrls), when present
+        return getattr(self.wiring.prompt_url, name)
+
+
+def init_app(app) -> TwilioVoice:
+    """The Twilio voice adapter, rendering with the app's prompts and speech streams (set up before)."""
+    wiring = hausruf(app)
+    return TwilioVoice(wiring.settings, prompt_url=_CurrentPromptUrls(wiring), speech_streams=wiring.speech_streams)
