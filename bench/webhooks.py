@@ -250,10 +250,10 @@ def _start_calls(port: int, items) -> None:
 
 
 def import_demo(env: dict, checkout: Path = ROOT) -> None:
-    """The demo directory imported into env's database by checkout's own code (and its migrations)."""
+    """The checkout's demo directory imported into env's database by its own code (and its migrations)."""
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "ivr.cli", "import", str(ROOT / "data" / "demo")], cwd=checkout,
+    subprocess.run([sys.executable, "-m", "ivr.cli", "import", str(checkout / "data" / "demo")], cwd=checkout,
                    env={**os.environ, **env}, check=True, capture_output=True)
 
 
