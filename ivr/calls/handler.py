@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ivr.calls.store import find_call, record_step
 from ivr.config import Settings
 from ivr.db.engine import read_only
-from ivr.db.models import Call, TenantPhone
+from ivr.db.models import Call, CallEvent, TenantPhone
 from ivr.directory.phones import mask
 from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
 from ivr.engine.actions import Action, BookCallback, Hangup, Outcome
@@ -160,5 +160,19 @@ def close_call(session: Session, provider: str, call_id: str, status: str, durat
         where = f"hung up at {state.node} ({state.waiting or 'running'})"
         changes["outcome"] = f"{call.outcome}; {where}" if call.outcome else where
         changes["state"] = {**call.state, "finished": True, "waiting": None}
+    if state.answers and not state.answers_kept:
+        forget_answers(session, call, changes)
     record_step(session, call, now, "status", state.node, status, "", changes)
     return call
+
+
+def forget_answers(session: Session, call: Call, changes: dict) -> None:
+    """A caller who did not agree that their answers are stored: nothing of them outlives the call.
+
+    The answers (a housing seeker's needs are health data, issue 19) and the projects they matched
+    leave the call's state, and the keys and words of its events lose their detail; where the call
+    went (nodes, outcome) stays for the statistics.
+    """
+    changes["state"] = {**changes.get("state", call.state), "answers": {}, "matched": []}
+    session.execute(update(CallEvent).where(CallEvent.call_id == call.id).values(detail="")
+                    .execution_options(synchronize_session=False))

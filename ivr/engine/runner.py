@@ -230,7 +230,7 @@ class _Step:
                                            count=not state.housing_counted))
         self.actions.append(Outcome("housing_match" if ranking.found else "housing_no_match", " ".join(ids),
                                     (("kept", "yes" if keep else "no"),)))
-        self._changes = {"matched": list(ids) if ranking.found else [], "housing_counted": True}
+        self._changes = {"matched": list(ids) if ranking.found else [], "housing_counted": True, "answers_kept": keep}
         return (node.found if ranking.found else node.none), None
 
     def _seeker(self, node: m.MatchNode, answers: dict) -> Seeker:

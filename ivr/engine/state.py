@@ -20,6 +20,9 @@ class CallState:
     answers: dict[str, Any] = field(default_factory=dict, hash=False)  # what ask nodes stored: {{ answers.town }}
     housing_counted: bool = False  # this call was counted in the anonymous housing demand
     matched: list[str] = field(default_factory=list, hash=False)  # housing project ids the last match node named, best first
+    # The caller agreed that their answers are stored (a match node's consent); without it the answers
+    # live only for the call and are forgotten when it ends (ivr.calls.handler.close_call).
+    answers_kept: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping for JSON storage."""

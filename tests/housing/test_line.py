@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.db import engine_of, get_session
-from ivr.db.models import CallbackTask, SmsMessage
+from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage
 from ivr.housing.models import HousingDemand, HousingSeeker
 from ivr.wiring import hausruf
 from tests.support.apps import migrated_app
@@ -86,13 +86,31 @@ def test_with_consent_answers_are_stored_and_details_go_out_by_sms(database_url,
 
 
 def test_without_consent_nothing_but_the_anonymous_count_is_kept(app):
-    call = line(app, HOUSING).call(MOBILE)
+    twilio = line(app, HOUSING)
+    call = twilio.call(MOBILE)
     answer_questions(call, keep="2")
     assert "Wir haben nichts gespeichert." in call.heard_text
     call.press("2")       # SMS is not on offer here
     assert rows(app, HousingSeeker) == [] and rows(app, SmsMessage) == [] and rows(app, CallbackTask) == []
     counts = {(d.dimension, d.value): d.count for d in rows(app, HousingDemand)}
     assert counts[("callers", "all")] == 1 and counts[("region", "siegen")] == 1
+    # The answers lived for the call only: when it ends, its record keeps neither them nor the keys pressed.
+    assert twilio.post("/twilio/status", call.form(CallStatus="completed", CallDuration="95")).status == 204
+    stored, = rows(app, Call)
+    assert stored.status == "ended" and stored.state["answers"] == {} and stored.state["matched"] == []
+    events = rows(app, CallEvent, CallEvent.call_id == stored.id)
+    assert [e.detail for e in events[:-1]] == [""] * (len(events) - 1) and events[-1].detail == "ended"
+    assert ("digits", "ask_budget") in {(e.kind, e.node) for e in events}  # where the call went stays
+
+
+def test_with_consent_the_call_keeps_its_answers_after_it_ends(app):
+    twilio = line(app, HOUSING)
+    call = twilio.call(MOBILE)
+    answer_questions(call)
+    assert twilio.post("/twilio/status", call.form(CallStatus="completed", CallDuration="95")).status == 204
+    stored, = rows(app, Call)
+    assert stored.state["answers"]["budget"] == 600 and stored.state["answers_kept"] is True
+    assert "600" in {e.detail for e in rows(app, CallEvent, CallEvent.call_id == stored.id)}
 
 
 def test_the_best_project_gets_the_callback_task_with_the_answers(app):
