@@ -33,10 +33,19 @@ def test_a_spoken_korean_word_books_a_callback_and_the_message_is_recorded_on_th
     caller = peers(ERIKA, codec="PCMA")
     call_established(caller, line)
     sid = database.call_of(ERIKA)[-1][0]
-    caller.command("ausrc", f"aufile,{spoken_wav(sip_tmp, '안내', 'word')}")  # said while the menu plays
     # Recognised from the call's own audio by the menu recogniser: "안내" books a callback for the helpers
-    # and asks for a message ("말씀하세요." and the beep).
-    wait_for(lambda: ("speech", "안내") in database.events(sid), 30, "the word to be recognised")
+    # and asks for a message ("말씀하세요." and the beep). Said while the menu plays, and said again, as a
+    # caller would, when it was not understood: Vosk's grammar decoding of the same espeak word can flip
+    # between a match and a miss from one run to the next (docs/performance.md).
+    word = spoken_wav(sip_tmp, '안내', 'word')
+    for attempt in range(3):
+        caller.command("ausrc", f"aufile,{word}")
+        try:
+            wait_for(lambda: ("speech", "안내") in database.events(sid), 12, "the word to be recognised")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     wait_for(lambda: f"call {sid}: recording a message" in line.log(), 15, "the recording to start")
     caller.command("ausrc", f"aufile,{spoken_wav(sip_tmp, '장보기 안내', 'message')}")
     time.sleep(2.0)
