@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ivr.config import Settings
 
-PROVIDER = "sip"
+PROVIDER = "sip"  # stored with each SIP call (ivr.db.models.Call.provider); names this adapter to the worker
 
 
 class SipRecordings:

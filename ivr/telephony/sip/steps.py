@@ -17,6 +17,7 @@ from pathlib import Path
 from ivr.calls.spool import spool_missed_call
 from ivr.engine.actions import Ask, Dial, Hangup, Record, Say
 from ivr.engine.events import CallStarted, Event
+from ivr.telephony.sip.recordings import PROVIDER
 from ivr.telephony.ports import StepResult
 from ivr.wiring import hausruf
 
@@ -24,7 +25,6 @@ log = logging.getLogger("hausruf.sip")
 
 PAUSE_SECONDS = 1  # between the segments of a prompt, as Twilio's <Pause length="1"> in our TwiML
 MENU, DIAL, RECORD, HANGUP = "menu", "dial", "record", "hangup"
-PROVIDER = "sip"  # stored with each call (ivr.db.models.Call.provider)
 
 
 @dataclass(frozen=True)
