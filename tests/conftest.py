@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.apps import flows_dir, start_app, start_app_on_each_database  # noqa: F401 - shared fixtures
 from tests.support.postgres import TemporaryPostgres
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 import logging
-import shutil
 
-import pytest
 from sqlalchemy import select
 
 from ivr import create_app
-from tests.support.apps import migrated_app
 from ivr.db import engine_of, get_session
 from ivr.db.models import FlowRevision
-from tests.conftest import FLOWS_DIR
 from tests.support.call_simulator import CallSimulator
-from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, app_config
 from ivr.wiring import hausruf
-
-
-@pytest.fixture
-def flows_dir(tmp_path):
-    """A copy of flows/ that the test may edit."""
-    return shutil.copytree(FLOWS_DIR, tmp_path / "flows")
-
-
-@pytest.fixture
-def apps(database_url, tmp_path, flows_dir):
-    """Starts apps (servers) on one database and flow folder; the first one imports the demo directory."""
-    started = []
-
-    def start():
-        app = migrated_app(app_config(database_url, tmp_path, flows_dir=flows_dir))
-        hausruf(app).clock = lambda: WEDNESDAY_10
-        if not started:
-            load_demo_directory(app)
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        engine_of(app).dispose()
 
 
 def stored_revisions(app) -> list[tuple[str, str]]:
@@ -47,15 +19,16 @@ def stored_revisions(app) -> list[tuple[str, str]]:
         return sorted(get_session().execute(select(FlowRevision.revision, FlowRevision.language)).all())
 
 
-def test_a_call_continues_on_its_revision_after_an_edit_removed_its_node_and_a_restart(apps, flows_dir):
-    first = apps()
+def test_a_call_continues_on_its_revision_after_an_edit_removed_its_node_and_a_restart(start_app_on_each_database,
+                                                                                       flows_dir):
+    first = start_app_on_each_database()
     call = CallSimulator(first.test_client(), PUBLIC_URL, AUTH_TOKEN).call(ERIKA)
     call.press("4")  # now in care_menu
     assert call.heard[0] == "Pflege."
     hotline = flows_dir / "hotline.yaml"
     hotline.write_text(hotline.read_text(encoding="utf-8").replace("care_menu", "pflege_menu"), encoding="utf-8")
 
-    restarted = apps()  # nothing in memory but the edited file
+    restarted = start_app_on_each_database()  # nothing in memory but the edited file
     assert "care_menu" not in hausruf(restarted).flows.current().get("hotline", "de").nodes
     call.sim = CallSimulator(restarted.test_client(), PUBLIC_URL, AUTH_TOKEN)
     call.press("1")
@@ -64,9 +37,9 @@ def test_a_call_continues_on_its_revision_after_an_edit_removed_its_node_and_a_r
     assert sorted(language for _, language in stored_revisions(restarted)) == ["de", "de", "de", "en"]
 
 
-def test_two_apps_starting_on_one_database_store_each_revision_once(apps):
-    first = apps()
-    second = apps()
+def test_two_apps_starting_on_one_database_store_each_revision_once(start_app_on_each_database):
+    first = start_app_on_each_database()
+    second = start_app_on_each_database()
     flows = hausruf(second).flows.current()
     assert stored_revisions(first) == sorted((f.revision, f.language) for f in flows.flows())
     assert not hausruf(first).flows.flowset.unsaved

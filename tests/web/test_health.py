@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from datetime import datetime, timedelta, timezone
@@ -10,46 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete
 
-from tests.support.apps import migrated_app
-from ivr.db import engine_of, get_session, make_engine, session_factory
+from ivr.db import get_session, make_engine, session_factory
 from ivr.db.models import SmsMessage, WorkerHeartbeat
-from tests.conftest import FLOWS_DIR
 from tests.support.call_simulator import CallSimulator
-from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, WEDNESDAY_10, app_config, load_demo_directory
+from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL
 from ivr.wiring import hausruf
-
-
-@pytest.fixture
-def flows_dir(tmp_path):
-    return shutil.copytree(FLOWS_DIR, tmp_path / "flows")
-
-
-@pytest.fixture
-def start(sqlite_url, tmp_path, flows_dir):
-    """Start an app (a server process) on one database and flows folder; the first imports the demo."""
-    yield from _starter(sqlite_url, tmp_path, flows_dir)
-
-
-@pytest.fixture
-def start_on_each_database(database_url, tmp_path, flows_dir):
-    """start, once on SQLite and once on PostgreSQL."""
-    yield from _starter(database_url, tmp_path, flows_dir)
-
-
-def _starter(database_url, tmp_path, flows_dir):
-    started = []
-
-    def start_app(**overrides):
-        app = migrated_app(app_config(database_url, tmp_path, flows_dir=flows_dir, **overrides))
-        hausruf(app).clock = lambda: WEDNESDAY_10
-        if not started:
-            load_demo_directory(app)
-        started.append(app)
-        return app
-
-    yield start_app
-    for app in started:
-        engine_of(app).dispose()
 
 
 def worker_ran(app, minutes_ago: float = 0) -> None:
@@ -65,15 +29,15 @@ def healthz(app) -> tuple[int, dict]:
     return reply.status_code, reply.get_json()
 
 
-def test_ok_only_when_flows_worker_and_sms_are_all_fine(start):
-    app = start()
+def test_ok_only_when_flows_worker_and_sms_are_all_fine(start_app):
+    app = start_app()
     worker_ran(app)
     assert healthz(app) == (200, {"status": "ok", "database": "ok", "problems": [], "flows": healthz(app)[1]["flows"]})
     assert all(flow["ok"] for flow in healthz(app)[1]["flows"])
 
 
-def test_a_server_started_while_the_flow_is_broken_serves_the_last_good_revision(start_on_each_database, flows_dir):
-    start = start_on_each_database
+def test_a_server_started_while_the_flow_is_broken_serves_the_last_good_revision(start_app_on_each_database, flows_dir):
+    start = start_app_on_each_database
     first = start()
     worker_ran(first)
     good = hausruf(first).flows.current().get("hotline", "de").revision
@@ -94,10 +58,10 @@ def test_a_server_started_while_the_flow_is_broken_serves_the_last_good_revision
                        "ok": False}]
 
 
-def test_no_usable_flow_at_all_is_503(start, flows_dir):
+def test_no_usable_flow_at_all_is_503(start_app, flows_dir):
     for path in flows_dir.glob("*.yaml"):
         path.write_text("version: 1\nname: [\n", encoding="utf-8")
-    app = start()
+    app = start_app()
     status, report = healthz(app)
     assert status == 503 and report["status"] == "down"
     assert report["problems"][0].startswith(f"no usable flow in {flows_dir}")
@@ -107,8 +71,8 @@ def test_no_usable_flow_at_all_is_503(start, flows_dir):
     (None, "the worker has never run (start `hausruf worker`)"),
     (12, "the worker has not run for 12 minutes"),
 ])
-def test_a_worker_that_has_not_run_lately_degrades(start, minutes_ago, problem):
-    app = start()
+def test_a_worker_that_has_not_run_lately_degrades(start_app, minutes_ago, problem):
+    app = start_app()
     if minutes_ago is not None:
         worker_ran(app, minutes_ago)
     status, report = healthz(app)
@@ -116,8 +80,8 @@ def test_a_worker_that_has_not_run_lately_degrades(start, minutes_ago, problem):
     assert any(p.startswith(problem) for p in report["problems"]), report["problems"]
 
 
-def test_sms_held_without_credentials_and_undeliverable_sms_are_shown(start):
-    app = start()  # the test apps have an auth token but no account SID: nothing can be sent
+def test_sms_held_without_credentials_and_undeliverable_sms_are_shown(start_app):
+    app = start_app()  # the test apps have an auth token but no account SID: nothing can be sent
     worker_ran(app)
     with app.app_context():
         session = get_session()
@@ -132,8 +96,8 @@ def test_sms_held_without_credentials_and_undeliverable_sms_are_shown(start):
         "1 SMS could not be delivered in the last 7 days (see `hausruf tasks`)"]
 
 
-def test_a_database_that_does_not_answer_is_503_within_two_seconds(start):
-    app = start()
+def test_a_database_that_does_not_answer_is_503_within_two_seconds(start_app):
+    app = start_app()
     silent = socket.socket()  # accepts connections (the kernel does) and never says a word
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)

@@ -9,13 +9,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.apps import migrated_app
-from ivr.db import engine_of, get_session
+from ivr.db import get_session
 from ivr.db.models import CallbackTask, SmsMessage
 from ivr.metrics import outcome_of
 from tests.support.call_simulator import CallSimulator
 from tests.support.server import ServerProcess, free_port
-from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF, WEDNESDAY_10, app_config, load_demo_directory
+from tests.twilio.conftest import AUTH_TOKEN, ERIKA, PUBLIC_URL, STAFF
 from ivr.wiring import hausruf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,35 +26,18 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-@pytest.fixture
-def make_app(sqlite_url, tmp_path):
-    apps = []
-
-    def make(**overrides):
-        app = migrated_app(app_config(overrides.pop("database_url", sqlite_url), tmp_path, **overrides))
-        hausruf(app).clock = lambda: WEDNESDAY_10
-        if not apps:
-            load_demo_directory(app)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        engine_of(app).dispose()
-
-
-def test_metrics_need_a_bearer_token_whenever_a_public_url_is_set(make_app):
-    unset = make_app()  # the test apps have a public URL
+def test_metrics_need_a_bearer_token_whenever_a_public_url_is_set(start_app):
+    unset = start_app()  # the test apps have a public URL
     refused = unset.test_client().get("/metrics")
     assert refused.status_code == 403 and b"set HAUSRUF_METRICS_TOKEN" in refused.data
-    app = make_app(metrics_token="m3trics")
+    app = start_app(metrics_token="m3trics")
     client = app.test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     # Behind the usual reverse proxy every request comes from 127.0.0.1: the address proves nothing.
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer m3trics"}).status_code == 200
-    assert make_app(public_url=None).test_client().get("/metrics").status_code == 200  # reachable from nowhere else
+    assert start_app(public_url=None).test_client().get("/metrics").status_code == 200  # reachable from nowhere else
 
 
 def scrape(app, token: str = "t") -> dict[tuple[str, tuple], float]:
@@ -63,8 +45,8 @@ def scrape(app, token: str = "t") -> dict[tuple[str, tuple], float]:
                    .get_data(as_text=True))
 
 
-def test_calls_webhooks_fallbacks_tasks_sms_and_health_are_counted(make_app):
-    app = make_app(metrics_token="t")
+def test_calls_webhooks_fallbacks_tasks_sms_and_health_are_counted(start_app):
+    app = start_app(metrics_token="t")
     before = scrape(app)  # counters live in the test process: count what this test adds
     calls = ("hausruf_calls_total", (("outcome", "callback"),))
     webhooks = ("hausruf_webhook_seconds_count", (("endpoint", "/twilio/voice"),))
@@ -88,8 +70,8 @@ def test_calls_webhooks_fallbacks_tasks_sms_and_health_are_counted(make_app):
                for name, labels in found)
 
 
-def test_a_failing_webhook_counts_a_fallback_to_staff(make_app):
-    app = make_app(metrics_token="t")
+def test_a_failing_webhook_counts_a_fallback_to_staff(start_app):
+    app = start_app(metrics_token="t")
     before = scrape(app).get(("hausruf_fallbacks_total", (("reason", "error"),)), 0)
     hausruf(app).build_context = None  # a broken deployment: every step fails
     reply = CallSimulator(app.test_client(), PUBLIC_URL, AUTH_TOKEN).post("/twilio/voice", {"CallSid": "CA9", "From": ERIKA})
@@ -104,11 +86,11 @@ def test_a_calls_outcome_becomes_one_label(text, label):
     assert outcome_of(text) == label
 
 
-def test_client_addresses_come_through_the_configured_number_of_proxies(make_app, caplog):
+def test_client_addresses_come_through_the_configured_number_of_proxies(start_app, caplog):
     forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
     with caplog.at_level(logging.WARNING):
-        make_app(trusted_proxies=1).test_client().post("/twilio/voice", data={"CallSid": "CA1"}, headers=forwarded)
-        make_app().test_client().post("/twilio/voice", data={"CallSid": "CA2"}, headers=forwarded)
+        start_app(trusted_proxies=1).test_client().post("/twilio/voice", data={"CallSid": "CA1"}, headers=forwarded)
+        start_app().test_client().post("/twilio/voice", data={"CallSid": "CA2"}, headers=forwarded)
     lines = [r.getMessage() for r in caplog.records if "403" in r.getMessage()]
     assert "203.0.113.9" in lines[0] and "198.51.100.7" not in lines[0]  # one proxy: its client, not a forged hop
     assert "127.0.0.1" in lines[1] and "203.0.113.9" not in lines[1]  # no proxy configured: the header is ignored
