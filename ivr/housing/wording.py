@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ivr.housing.ranking import Project, Scored
 
 ORDINALS = {
@@ -52,12 +54,30 @@ def phrase(language: str, key: str) -> str:
 
 def said_matches(matches: tuple[Scored, ...], language: str) -> tuple[str, ...]:
     """One segment per project (pauses between them): ordinal, name and town, the phone text, free flats."""
+    return _one_segment_each(matches[:len(ORDINALS[lang_of(language)])], language, _said_match)
+
+
+def said_closest(closest: tuple[Scored, ...], language: str) -> tuple[str, ...]:
+    """What came closest when nothing fits, and what each one lacks."""
+    return _one_segment_each(closest, language, _said_closest)
+
+
+def _one_segment_each(projects: tuple[Scored, ...], language: str,
+                      say: Callable[[Scored, str, int], str]) -> tuple[str, ...]:
+    """say(scored, lang, position) for each project: one segment each, in the flow's language."""
     lang = lang_of(language)
-    segments = []
-    for ordinal, scored in zip(ORDINALS[lang], matches):
-        p = scored.project
-        segments.append(f"{ordinal}: {p.name} {PHRASES[lang]['in']} {p.town}. {p.phone_text} {_free(p, lang)}")
-    return tuple(segments)
+    return tuple(say(scored, lang, position) for position, scored in enumerate(projects))
+
+
+def _said_match(scored: Scored, lang: str, position: int) -> str:
+    p = scored.project
+    return f"{ORDINALS[lang][position]}: {p.name} {PHRASES[lang]['in']} {p.town}. {p.phone_text} {_free(p, lang)}"
+
+
+def _said_closest(scored: Scored, lang: str, position: int) -> str:
+    missing = [MISSING[lang].get(code, code) for code in scored.missing]
+    text = f" {PHRASES[lang]['and']} ".join(missing) if len(missing) < 3 else ", ".join(missing)
+    return PHRASES[lang]["closest"].format(name=scored.project.name, town=scored.project.town, missing=text)
 
 
 def _free(project: Project, lang: str) -> str:
@@ -65,15 +85,3 @@ def _free(project: Project, lang: str) -> str:
     if project.flats_free in (0, 1):
         return free[project.flats_free]
     return free["n"].format(n=project.flats_free)
-
-
-def said_closest(closest: tuple[Scored, ...], language: str) -> tuple[str, ...]:
-    """What came closest when nothing fits, and what each one lacks."""
-    lang = lang_of(language)
-    segments = []
-    for scored in closest:
-        missing = [MISSING[lang].get(code, code) for code in scored.missing]
-        text = f" {PHRASES[lang]['and']} ".join(missing) if len(missing) < 3 else ", ".join(missing)
-        segments.append(PHRASES[lang]["closest"].format(name=scored.project.name, town=scored.project.town,
-                                                        missing=text))
-    return tuple(segments)
