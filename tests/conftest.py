@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.apps import flows_dir, start_app, start_app_on_each_database  # noqa: F401 - shared fixtures
 from tests.support.postgres import TemporaryPostgres
+from tests.support.yamlcache import yaml_parsed_once  # noqa: F401 - every test: each YAML text parsed once
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS_DIR = ROOT / "flows"
@@ -27,9 +28,12 @@ def postgres_server():
 def database_url(request, tmp_path):
     """A fresh empty database, once as a SQLite file and once on the real PostgreSQL server."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hausruf.sqlite3'}"
+        yield f"sqlite:///{tmp_path / 'hausruf.sqlite3'}"
+        return
     server = request.getfixturevalue("postgres_server")
-    return server.create_database()
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
 
 
 @pytest.fixture

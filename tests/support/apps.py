@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import os
 import shutil
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.engine import URL, make_url
 
 from ivr import create_app
 from ivr.db import upgrade
@@ -17,8 +23,89 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def migrated_app(config: dict) -> Flask:
     """create_app(config) on a database brought to the newest schema."""
-    upgrade(config["database_url"])
+    migrate(config["database_url"])
     return create_app(config)
+
+
+def migrate(database_url: str) -> None:
+    """upgrade(database_url), quicker for a new empty database: it becomes a copy of one migrated once per run.
+
+    Running every migration costs about half a second a test (more on PostgreSQL and on a busy machine);
+    copying a SQLite file or cloning a PostgreSQL template database costs milliseconds. The copy is what
+    the same migrations made, so the tests see the same schema; tests/db runs the migrations themselves.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists() \
+            and Path(url.database).parent.is_dir():
+        shutil.copyfile(_sqlite_template(), url.database)
+    elif url.get_backend_name() == "postgresql" and _postgres_is_empty(database_url):
+        _clone_postgres_template(url)
+    upgrade(database_url)  # a no-op on a copy (milliseconds); migrates anything else as before
+
+
+@functools.cache
+def _sqlite_template() -> Path:
+    """A SQLite file at the newest schema, made once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="hausruf-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "migrated.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:  # everything in the main file, nothing left in a -wal file
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return path
+
+
+def _admin(url: URL):
+    """An autocommit connection to the server's postgres database (CREATE/DROP DATABASE need one)."""
+    import psycopg
+
+    return psycopg.connect(host=url.host, port=url.port, user=url.username or "postgres", dbname="postgres",
+                           autocommit=True)
+
+
+def _postgres_is_empty(database_url: str) -> bool:
+    """True for a database without a single table in it (as create_database() made it)."""
+    import psycopg
+
+    url = make_url(database_url)
+    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database) as connection:
+        return connection.execute("SELECT count(*) FROM information_schema.tables "
+                                  "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')").fetchone()[0] == 0
+
+
+_POSTGRES_TEMPLATES: set[tuple[str, int]] = set()  # servers on which this process made its template
+
+
+def _clone_postgres_template(url: URL) -> None:
+    """Replace the empty database by a clone of a template migrated once per server and test process."""
+    template = f"migrated_{os.getpid()}"
+    with _admin(url) as connection:
+        made = (url.host, url.port) in _POSTGRES_TEMPLATES and connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()  # (a new server on a reused port)
+        if not made:
+            connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{template}"')
+    if not made:
+        upgrade(url.set(database=template).render_as_string(hide_password=False))
+        _POSTGRES_TEMPLATES.add((url.host, url.port))
+    with _admin(url) as connection:
+        connection.execute(f'DROP DATABASE "{url.database}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"')
+
+
+def import_demo(database_url: str) -> None:
+    """The demo directory into a database, as `hausruf import data/demo` does (in process: seconds quicker)."""
+    from ivr.db import make_engine, session_factory
+    from ivr.directory.importer import import_directory
+
+    migrate(database_url)
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine).begin() as session:
+            import_directory(session, ROOT / "data" / "demo")
+    finally:
+        engine.dispose()
 
 
 def demo_apps(database_url: str, tmp_path: Path, flows_dir: Path) -> Iterator[Callable[..., Flask]]:

@@ -86,6 +86,14 @@ class TemporaryPostgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database that create_database() made (its files would otherwise pile up for the whole run)."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def processes(self) -> list[int]:
         """The postmaster and every process it started (backends, checkpointer, walwriter ...)."""
         postmaster = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
