@@ -14,6 +14,7 @@ import pytest
 
 from tests.sip.peers import ROOT, Baresip, HausrufSip, loud_seconds, wait_for, write_wav
 from tests.sip.registrar import Registrar
+from tests.support.apps import import_demo
 
 ERIKA = "+493023125301"  # Frau Becker, Lindenhof (demo directory)
 GROCERIES = "+493023125101"  # Frischekorb, the grocery partner serving every town
@@ -35,21 +36,6 @@ def hausruf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Run a `hausruf` command as an operator would."""
     return subprocess.run([str(Path(sys.executable).parent / "hausruf"), *args], env={**os.environ, **env},
                           cwd=ROOT, check=True, capture_output=True, text=True)
-
-
-def import_demo(database_url: str) -> None:
-    """The demo directory into a new database, as `hausruf import data/demo` does (in process: quicker)."""
-    from ivr.db import make_engine, session_factory, upgrade
-    from ivr.directory.importer import import_directory
-
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    try:
-        with session_factory(engine)() as session:
-            import_directory(session, ROOT / "data" / "demo")
-            session.commit()
-    finally:
-        engine.dispose()
 
 
 class Database:

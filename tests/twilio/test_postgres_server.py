@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import queue
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import pytest
 import requests
 from sqlalchemy import func, select
 
 from ivr.db import make_engine, session_factory
 from ivr.db.models import Call, CallEvent
+from tests.support.apps import import_demo
 from tests.support.call_simulator import CallSimulator
 from tests.support.postgres import TemporaryPostgres
 from tests.support.server import HttpTransport, ServerProcess, free_port
@@ -31,8 +29,7 @@ def server_env(database_url: str, tmp_path: Path, port: int, **extra: str) -> di
            "HAUSRUF_PUBLIC_URL": f"http://127.0.0.1:{port}", "HAUSRUF_STAFF_NUMBER": STAFF,
            "HAUSRUF_PHONE_NUMBER": "+4927150199999", "HAUSRUF_DATA_DIR": str(tmp_path),
            "HAUSRUF_SPEECH": "off", "HAUSRUF_RENDER_PROMPTS": "off", "HAUSRUF_LOG_LEVEL": "WARNING", **extra}
-    subprocess.run([HAUSRUF, "import", "data/demo"], env={**os.environ, **env}, cwd=ROOT, check=True,
-                   capture_output=True)
+    import_demo(database_url)
     return env
 
 

@@ -3,12 +3,11 @@ in mid-call, and a broken database that still gets the caller to a person."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.apps import import_demo
 from tests.support.call_simulator import CallSimulator
 from tests.support.server import HttpTransport, ServerProcess, free_port
 from tests.twilio.conftest import AUTH_TOKEN, ERIKA, STAFF
@@ -23,11 +22,7 @@ def server_env(tmp_path):
            "HAUSRUF_PUBLIC_URL": f"http://127.0.0.1:{port}", "HAUSRUF_STAFF_NUMBER": STAFF,
            "HAUSRUF_PHONE_NUMBER": "+4927150199999", "HAUSRUF_DATA_DIR": str(tmp_path),
            "HAUSRUF_SPEECH": "off", "HAUSRUF_RENDER_PROMPTS": "off"}
-    hausruf = str(Path(sys.executable).parent / "hausruf")
-    import os
-
-    subprocess.run([hausruf, "import", "data/demo"], env={**os.environ, **env}, cwd=ROOT, check=True,
-                   capture_output=True)
+    import_demo(env["HAUSRUF_DATABASE_URL"])
     return port, env
 
 

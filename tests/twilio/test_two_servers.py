@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.db import make_engine, session_factory
-from ivr.db.models import Call, CallbackTask, CallEvent
+from ivr.db.models import Call, CallbackTask, CallEvent, WorkerHeartbeat
 from tests.support.call_simulator import CallSimulator
 from tests.support.redis import TemporaryRedis
 from tests.support.server import HttpTransport, ServerProcess, free_port
@@ -31,6 +31,22 @@ def redis():
     server.stop()
 
 
+def _first_sweep_done(url: str, worker: subprocess.Popen) -> None:
+    """Wait until the worker's first sweep noted its heartbeat (it sweeps once at start)."""
+    engine = make_engine(url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
+            with session_factory(engine)() as session:
+                if session.scalar(select(WorkerHeartbeat.name)) is not None:
+                    return
+            time.sleep(0.1)
+        raise AssertionError("the worker did not sweep within 60 s")
+    finally:
+        engine.dispose()
+
+
 def test_two_servers_answer_alternate_webhooks_and_a_worker_beside_the_other_sends_the_offer(
         postgres_server, redis, tmp_path):
     standin = TwilioStandIn(ACCOUNT_SID, AUTH_TOKEN).start()
@@ -40,13 +56,15 @@ def test_two_servers_answer_alternate_webhooks_and_a_worker_beside_the_other_sen
         env = server_env(url, tmp_path, free_port(), HAUSRUF_PUBLIC_URL=PUBLIC_URL, HAUSRUF_QUEUE_URL=redis.url,
                          TWILIO_ACCOUNT_SID=ACCOUNT_SID, HAUSRUF_TWILIO_API_BASE=standin.base_url)
         for name in ("a", "b"):
-            data = tmp_path / name
-            data.mkdir()
-            servers.append(ServerProcess({**env, "HAUSRUF_DATA_DIR": str(data)}, workers=1, threads=4).start())
-        # The worker runs beside server b (its environment); its first sweep finds nothing to do.
+            (tmp_path / name).mkdir()
+        # The worker runs beside server b (its environment); all three start side by side.
         worker = subprocess.Popen([HAUSRUF, "worker"], env={**os.environ, **env, "HAUSRUF_DATA_DIR": str(tmp_path / "b")},
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        time.sleep(1.0)
+        for name in ("a", "b"):
+            servers.append(ServerProcess({**env, "HAUSRUF_DATA_DIR": str(tmp_path / name)}, workers=1, threads=4).launch())
+        for server in servers:
+            server.ready()
+        _first_sweep_done(url, worker)  # it found nothing to do: the offer below comes through Redis
         transports = [HttpTransport(server.url) for server in servers]
         twilio = CallSimulator(transports[0], PUBLIC_URL, AUTH_TOKEN)
         call = twilio.call(ERIKA)  # server a
@@ -68,6 +86,8 @@ def test_two_servers_answer_alternate_webhooks_and_a_worker_beside_the_other_sen
         if worker is not None:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=15)
+        for server in servers:
+            server.terminate()
         for server in servers:
             server.stop()
         standin.stop()
