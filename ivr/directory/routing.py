@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.db.models import House, Partner, Region, Tenant, TenantPhone, Volunteer, partner_regions
+from ivr.directory.housechat import house_news
 from ivr.directory.phones import caller_number, takes_sms
 from ivr.engine.context import Caller, CallContext, ServiceStatus
 from ivr.flows.model import SERVICE_KINDS
@@ -35,6 +36,7 @@ def build_context(session: Session, caller: str | None, now_utc: datetime, setti
         public_holiday=holiday,
         projects=active_projects(session),
         caller_takes_sms=takes_sms(who.number),
+        house_news=house_news(session, who, now_utc),  # only opted-in callers: stored by the worker
     )
 
 
@@ -64,6 +66,7 @@ def find_caller(session: Session, raw_number: str | None) -> Caller:
         house_name=house.name,
         region_id=region.id,
         region_name=region.name,
+        house_chat=tenant.house_chat and bool(house.chat_room),
     )
 
 

@@ -7,27 +7,29 @@ out. Answers to a message the hotline posted for this tenant come first, marked 
 as coming from the tenant by phone ("Frau Becker (am Telefon): ..."), with the recording attached
 as audio in a reply to it, so neighbours can listen when the transcript is poor.
 
-news_sentences() is pure (messages, names and the clock in, text out); read_house_news() and
-post_for_tenant() do the talking to the homeserver.
+news_sentences() is pure (messages, names and the clock in, text out; the engine's
+ivr.engine.housenews does the wording); read_house_news() and post_for_tenant() talk to the homeserver.
+A call never does: the worker's listener keeps the house rooms in the database (HouseRooms), and a
+step reads them there (ivr.directory.housechat).
 """
 
 from __future__ import annotations
 
-import re
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from ivr.telephony.matrix.client import ChatMessage, MatrixClient
+from sqlalchemy.orm import Session
 
-WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-          "November", "Dezember")
-LINK = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
-# What is said instead of a message that is no text (Client-Server API, "m.room.message msgtypes").
-MEDIA = {"m.image": "ein Bild", "m.file": "eine Datei", "m.audio": "eine Sprachnachricht",
-         "m.video": "ein Video", "m.location": "einen Ort"}
-BY_PHONE = " (am Telefon): "  # how the hotline marks a tenant's message in the room
+from ivr.directory.housechat import house_rooms, store_messages
+from ivr.engine.housenews import BY_PHONE, MEDIA, NewsItem
+from ivr.engine.housenews import news_sentences as spoken_news
+from ivr.engine.housenews import spoken_day as _spoken_day
+from ivr.telephony.matrix.client import ChatMessage, MatrixClient, MatrixError
+
+log = logging.getLogger("hausruf.matrix")
 
 
 @dataclass(frozen=True)
@@ -40,26 +42,24 @@ class NewsSettings:
 
 def spoken_day(when: datetime, now: datetime, zone: str) -> str:
     """'Heute', 'Gestern', 'Am Montag' (this week) or 'Am 3. März', in the cooperative's time zone."""
-    local, today = when.astimezone(ZoneInfo(zone)).date(), now.astimezone(ZoneInfo(zone)).date()
-    days = (today - local).days
-    if days <= 0:
-        return "Heute"
-    if days == 1:
-        return "Gestern"
-    if days < 7:
-        return f"Am {WEEKDAYS[local.weekday()]}"
-    return f"Am {local.day}. {MONTHS[local.month - 1]}"
+    return _spoken_day(when, now.astimezone(ZoneInfo(zone)))
 
 
-def spoken_text(message: ChatMessage) -> str:
-    """A message's text as it may be read aloud: media described, links replaced, reply quotes dropped."""
-    if message.msgtype in MEDIA:
-        return f"{MEDIA[message.msgtype]}."
-    # Replies carry the quoted message as "> " lines before the answer (fallback body of m.in_reply_to).
-    lines = [line for line in message.body.splitlines() if not line.startswith(">")]
-    text = " ".join(" ".join(lines).split())
-    text = LINK.sub("einen Link", text)
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+def display_name(sender: str, names: dict[str, str]) -> str:
+    """The sender's display name in the room, else the local part of the Matrix ID ("@tom:x" -> "tom")."""
+    return names.get(sender) or sender[1:].split(":")[0]
+
+
+def news_items(messages: list[ChatMessage], names: dict[str, str], hotline: str,
+               tenant_posts: set[str] = frozenset()) -> list[NewsItem]:
+    """The room's messages as the call reads them: her own posts and the hotline's recordings left out.
+
+    The hotline's recordings are attachments of the text posted before them: said once, as text.
+    """
+    return [NewsItem(display_name(m.sender, names), m.body, m.msgtype, _at(m), from_hotline=m.sender == hotline,
+                     answer_to_caller=m.reply_to in tenant_posts and m.sender != hotline)
+            for m in messages
+            if m.event_id not in tenant_posts and not (m.sender == hotline and m.msgtype in MEDIA)]
 
 
 def news_sentences(messages: list[ChatMessage], names: dict[str, str], now: datetime, zone: str,
@@ -70,33 +70,75 @@ def news_sentences(messages: list[ChatMessage], names: dict[str, str], now: date
     messages: the room's messages, oldest first; names: display names by user id; tenant_posts: the
     event ids of what the hotline posted for this tenant.
     """
-    since = now - timedelta(days=settings.days)
-    # The hotline's own recordings are attachments of the text posted before them: said once, as text.
-    recent = [m for m in messages if _at(m) >= since and m.event_id not in tenant_posts
-              and not (m.sender == hotline and m.msgtype in MEDIA)]
-    answers = [m for m in recent if m.reply_to in tenant_posts and m.sender != hotline]
-    others = [m for m in recent if m not in answers][-settings.messages:]
-    sentences = [f"Eine Antwort an Sie. {_sentence(m, names, now, zone, hotline)}" for m in answers]
-    return sentences + [_sentence(m, names, now, zone, hotline) for m in others]
+    return spoken_news(news_items(messages, names, hotline, tenant_posts), now.astimezone(ZoneInfo(zone)),
+                       settings.messages, settings.days)
 
 
 def _at(message: ChatMessage) -> datetime:
     return datetime.fromtimestamp(message.timestamp_ms / 1000, timezone.utc)
 
 
-def _sentence(message: ChatMessage, names: dict[str, str], now: datetime, zone: str, hotline: str) -> str:
-    day = spoken_day(_at(message), now, zone)
-    if message.sender == hotline and BY_PHONE in message.body:
-        who, _, text = message.body.partition(BY_PHONE)
-        return f"{day} schrieb {who} am Telefon: {spoken_text(_with_body(message, text))}"
-    who = names.get(message.sender) or message.sender[1:].split(":")[0]
-    verb = "schickte" if message.msgtype in MEDIA else "schrieb"
-    return f"{day} {verb} {who}: {spoken_text(message)}"
+class HouseRooms:
+    """The worker keeps each house room's recent messages in the database (ivr.directory.housechat).
 
+    After every /sync the listener hands over the batch; a house room with new messages is read
+    again (its newest messages and members' display names), so edits and names stay current. The
+    first batch after a start reads every house room, which also catches up after a pause. A room
+    that cannot be read (the hotline is not invited) is logged and skipped: helpers' replies go on.
+    """
 
-def _with_body(message: ChatMessage, body: str) -> ChatMessage:
-    return ChatMessage(message.room_id, message.event_id, message.sender, body, message.msgtype,
-                       message.timestamp_ms, message.reply_to)
+    READ = 100  # messages read per room: the most a flow may ask for, plus answers to callers
+    RETRY_JOIN = timedelta(minutes=10)  # a room that could not be joined is tried again after this
+
+    def __init__(self, client: MatrixClient, sessions: Callable[[], Session], clock: Callable[[], datetime]):
+        self.client = client
+        self.sessions = sessions
+        self.clock = clock
+        self._joined: dict[str, str] = {}  # room as in the directory -> room id
+        self._failed: dict[str, datetime] = {}  # room -> when joining it last failed
+        self._started = False
+
+    def rooms(self) -> dict[str, str]:
+        """Room id -> house id for every house room the hotline could join."""
+        with self.sessions() as session:
+            configured = house_rooms(session)
+        found = {}
+        for room, house_id in configured.items():
+            if room not in self._joined:
+                failed = self._failed.get(room)
+                if failed is not None and self.clock() - failed < self.RETRY_JOIN:
+                    continue
+                try:
+                    self._joined[room] = self.client.join(room)
+                except MatrixError as exc:
+                    self._failed[room] = self.clock()
+                    log.warning("Matrix: house room %s of %s cannot be joined (%s); invite %s", room, house_id,
+                                exc, self.client.user_id)
+                    continue
+            found[self._joined[room]] = house_id
+        return found
+
+    def after_sync(self, messages: list[ChatMessage]) -> int:
+        """Refresh the house rooms that had news (every one the first time); the number of messages added."""
+        rooms = self.rooms()
+        touched = set(rooms) if not self._started else {m.room_id for m in messages if m.room_id in rooms}
+        self._started = True
+        added = 0
+        for room_id in sorted(touched):
+            try:
+                added += self.refresh(room_id, rooms[room_id])
+            except MatrixError as exc:
+                log.warning("Matrix: house room %s cannot be read (%s); callers hear what was kept", room_id, exc)
+        return added
+
+    def refresh(self, room_id: str, house_id: str) -> int:
+        """Read one house room and keep its recent messages; the number added."""
+        messages = self.client.messages(room_id, limit=self.READ)
+        names = self.client.room_members(room_id)
+        with self.sessions() as session:
+            added = store_messages(session, house_id, messages, names, self.client.user_id, self.clock())
+            session.commit()
+        return added
 
 
 def read_house_news(client: MatrixClient, room: str, now: datetime, zone: str, tenant_posts: set[str] = frozenset(),

@@ -23,6 +23,7 @@ from ivr.tasks.config import TaskConfig
 from ivr.tasks.inbound import handle_sms
 from ivr.telephony.matrix.channel import MatrixChannel
 from ivr.telephony.matrix.client import ChatMessage, MatrixError
+from ivr.telephony.matrix.house import HouseRooms
 from ivr.telephony.matrix.state import SYNC_TOKEN, UNREADABLE, StateStore
 
 log = logging.getLogger("hausruf.matrix")
@@ -47,6 +48,7 @@ class MatrixListener:
         self.on_queued = on_queued or (lambda: None)  # wake the outbox: an answer was queued
         self.clock = clock
         self._helpers_room_id: str | None = None
+        self.house_rooms = HouseRooms(self.client, sessions, clock)  # residents hear them by phone
 
     @property
     def helpers_room_id(self) -> str | None:
@@ -64,6 +66,7 @@ class MatrixListener:
             batch = self.client.sync(None, timeout_ms=0)
             self.state.set(SYNC_TOKEN, batch.next_batch)
             log.info("Matrix: first sync as %s; listening from now on", self.client.user_id)
+            self.house_rooms.after_sync(batch.messages)
             return 0
         batch = self.client.sync(token, timeout_ms=timeout_ms)
         handled = 0
@@ -78,6 +81,7 @@ class MatrixListener:
             if sender != self.client.user_id and (room_id == helpers_room
                                                   or self.channel.direct_room(sender, create=False) == room_id):
                 self.say_unreadable(room_id)
+        self.house_rooms.after_sync(batch.messages)
         self.state.set(SYNC_TOKEN, batch.next_batch)
         return handled
 
