@@ -58,6 +58,7 @@ def attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
         items.append(("error", _("%(n)s SMS konnten in den letzten 7 Tagen nicht zugestellt werden.", n=failed),
                       url_for("console.tasks", show="sms_failed")))
     items += worker_attention(db, now)
+    items += matrix_attention(db, now)
     missed = spooled_calls(current_app.config["HAUSRUF"].data_dir)
     if missed:
         items.append(("warning", _("%(n)s verpasste Anrufe warten im Zwischenspeicher (die Datenbank war nicht "
@@ -98,6 +99,37 @@ def worker_attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
         items.append(("error", _("Der Hintergrunddienst läuft, kommt aber nicht nach: %(sms)s SMS warten und "
                                  "%(steps)s Aufgaben-Schritte sind seit über 5 Minuten fällig.",
                                  sms=waiting_sms, steps=overdue), None))
+    return items
+
+
+def matrix_attention(db, now: datetime) -> list[tuple[str, str, str | None]]:
+    """The cooperative's chat as the worker last found it (ivr.telephony.matrix.reach): what cannot be used."""
+    from ivr.telephony.matrix.reach import read_reach
+    from ivr.telephony.matrix.settings import MatrixSettings
+
+    matrix = current_app.config["HAUSRUF"].group(MatrixSettings)
+    if not matrix.enabled:
+        return []
+    items: list[tuple[str, str, str | None]] = []
+    for reach in read_reach(db, matrix.homeserver, matrix.helpers_room, now):
+        if reach.kind == "unreadable":
+            items.append(("warning", _("Chat: Im Raum %(room)s kam am %(when)s eine verschlüsselte Nachricht, die "
+                                       "der Hausruf nicht lesen kann (siehe README, Matrix).", room=reach.address,
+                                       when=_when(reach.checked_at)), None))
+            continue
+        what = {"homeserver": _("Der Chat-Server %(room)s", room=reach.address),
+                "helpers_room": _("Der Raum der IT-Helfer %(room)s", room=reach.address),
+                "house_room": _("Der Haus-Chat %(room)s (%(house)s)", room=reach.address, house=reach.house)
+                }[reach.kind]
+        if reach.state == "failed":
+            consequence = (_("Aufgaben erreichen die Helfer im Chat solange nicht.") if reach.kind == "homeserver"
+                           else _("Der Hausruf kann dort weder lesen noch schreiben."))
+            items.append(("error", _("%(what)s ist nicht erreichbar: %(why)s.", what=what, why=reach.error) + " "
+                          + consequence + " " + _("Bitte sagen Sie Ihrer IT Bescheid."), None))
+        elif reach.state == "unknown" and reach.checked_at is not None:
+            # Never checked yet is no news (a new room, a worker just started); not checked lately is.
+            items.append(("warning", _("%(what)s wurde seit %(when)s nicht mehr geprüft: ob der Hausruf ihn "
+                                       "erreicht, ist unbekannt.", what=what, when=_when(reach.checked_at)), None))
     return items
 
 

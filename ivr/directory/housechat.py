@@ -70,6 +70,17 @@ def store_messages(session: Session, house_id: str, messages: Iterable[RoomMessa
     return added
 
 
+def forget_deleted(session: Session, room_id: str, present: set[str], since: datetime) -> None:
+    """A room read whole since `since`: its kept messages it no longer has were deleted (redacted) there.
+
+    A post the hotline recorded for a tenant stays until the room shows it (it may not have arrived yet).
+    """
+    session.execute(delete(HouseChatMessage).where(
+        HouseChatMessage.room_id == room_id, HouseChatMessage.sent_at >= since,
+        HouseChatMessage.event_id.not_in(present or {""}), HouseChatMessage.tenant_id.is_(None))
+        .execution_options(synchronize_session=False))
+
+
 def trim(session: Session, house_id: str, now: datetime) -> None:
     """Forget what no flow may read any more: older than MAX_NEWS_DAYS, or beyond KEEP_PER_HOUSE."""
     session.execute(delete(HouseChatMessage).where(HouseChatMessage.sent_at < now - timedelta(days=MAX_NEWS_DAYS)))

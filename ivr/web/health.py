@@ -3,8 +3,8 @@
 503 only when this process cannot answer calls: no database answer within two seconds (even when
 the database hangs: the check runs in its own thread) or no usable flow at all. Otherwise 200,
 with "status": "ok" only when every flow file loaded cleanly and is what calls get, the worker
-has run lately and no SMS is held or undeliverable; else "status": "degraded" and the list of
-problems. /metrics shows the same problems (ivr.web.metrics), and so can the console.
+has run lately, no SMS is held or undeliverable and (with Matrix) the worker last found the homeserver
+and every configured room usable; else "status": "degraded" and the list of problems. /metrics shows the same problems (ivr.web.metrics), and so can the console.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Health:
     database: str = "ok"
     facts: "DatabaseFacts | None" = None
     sip: dict | None = None  # the SIP line on this machine (ivr.telephony.sip.status), None without one
+    matrix: dict | None = None  # the homeserver and rooms as the worker last found them, None without Matrix
 
     @property
     def status(self) -> str:
@@ -48,7 +49,8 @@ class Health:
 
     def as_json(self) -> dict:
         found = {"status": self.status, "database": self.database, "problems": self.problems, "flows": self.flows}
-        return {**found, "sip": self.sip} if self.sip is not None else found
+        found = {**found, "sip": self.sip} if self.sip is not None else found
+        return {**found, "matrix": self.matrix} if self.matrix is not None else found
 
 
 @dataclass
@@ -61,6 +63,7 @@ class DatabaseFacts:
     undeliverable_sms: int = 0
     tasks_by_state: dict[str, int] = field(default_factory=dict)
     sms_by_status: dict[str, int] = field(default_factory=dict)
+    matrix: list | None = None  # ivr.telephony.matrix.reach.Reach of each thing Matrix needs, None without Matrix
 
 
 def health(app: Flask, now: datetime | None = None) -> Health:
@@ -86,6 +89,7 @@ def health(app: Flask, now: datetime | None = None) -> Health:
     report.facts = facts
     _worker_health(settings, facts, now, report)
     _sms_health(settings, facts, report)
+    _matrix_health(settings, facts, now, report)
     return report
 
 
@@ -155,6 +159,7 @@ def _read_facts(app: Flask, now: datetime) -> DatabaseFacts:
                                                     .group_by(CallbackTask.state)).all())
         facts.sms_by_status = dict(session.execute(select(SmsMessage.status, func.count()).where(outbound)
                                                    .group_by(SmsMessage.status)).all())
+        facts.matrix = _matrix_reach(app.config["HAUSRUF"], session, now)
     if isinstance(facts.worker_ran_at, str):  # func.max() bypasses the column type on SQLite
         facts.worker_ran_at = datetime.fromisoformat(facts.worker_ran_at)
     if facts.worker_ran_at is not None and facts.worker_ran_at.tzinfo is None:
@@ -186,6 +191,32 @@ def _sms_health(settings, facts: DatabaseFacts, report: Health) -> None:
     if facts.undeliverable_sms:
         report.problems.append(f"{facts.undeliverable_sms} SMS could not be delivered in the last "
                                f"{UNDELIVERABLE_DAYS} days (see `hausruf tasks`)")
+
+
+def _matrix_reach(settings, session, now: datetime) -> list | None:
+    """What the worker recorded about the homeserver and the rooms (ivr.telephony.matrix.reach)."""
+    from ivr.telephony.matrix.reach import read_reach
+    from ivr.telephony.matrix.settings import MatrixSettings
+
+    matrix = settings.group(MatrixSettings)
+    return read_reach(session, matrix.homeserver, matrix.helpers_room, now) if matrix.enabled else None
+
+
+def _matrix_health(settings, facts: DatabaseFacts, now: datetime, report: Health) -> None:
+    """Matrix rooms that cannot be read or written, and a homeserver that does not answer, as the worker saw them.
+
+    "unknown" (never checked, or not lately) is a problem only while the worker runs: when it does not,
+    the worker's own problem above says why nothing is known.
+    """
+    if facts.matrix is None:
+        return
+    homeserver, *rooms = facts.matrix
+    report.matrix = {"homeserver": homeserver.as_json(), "rooms": [room.as_json() for room in rooms]}
+    worker_runs = (facts.worker_ran_at is not None
+                   and now - facts.worker_ran_at <= timedelta(minutes=settings.worker_stale_minutes))
+    for reach in facts.matrix:
+        if reach.state == "failed" or (reach.state == "unknown" and worker_runs):
+            report.problems.append(reach.sentence())
 
 
 @bp.get("/healthz")

@@ -267,6 +267,7 @@ def test_a_signed_call_hears_the_stored_room_without_any_homeserver(tmp_path):
 def test_the_listener_keeps_the_house_room_and_a_call_hears_it(synapse, matrix_client, hotline_account, demo):
     from ivr.tasks.config import TaskConfig
     from ivr.telephony.matrix.channel import MatrixChannel
+    from ivr.telephony.matrix.house import HouseRooms
     from ivr.telephony.matrix.listener import MatrixListener
 
     petra = synapse.register("petra", displayname="Petra")
@@ -276,8 +277,10 @@ def test_the_listener_keeps_the_house_room_and_a_call_hears_it(synapse, matrix_c
         session.execute(update(House).where(House.id == "lindenhof").values(chat_room=room))
     synapse.api(petra, "PUT", f"/rooms/{room}/send/m.room.message/n1", json={"msgtype": "m.text",
                                                                              "body": "Wer hat Mehl?"})
-    listener = MatrixListener(MatrixChannel(matrix_client), demo, TaskConfig())
-    listener.run_once(timeout_ms=0)  # the first start: joins the house room and reads what it missed
+    later = [timedelta(0)]  # the listener's clock, moved on to when every room is read whole again
+    listener = MatrixListener(MatrixChannel(matrix_client), demo, TaskConfig(),
+                              clock=lambda: datetime.now(timezone.utc) + later[0])
+    listener.run_once(timeout_ms=0)  # the first start: joins the house room and reads it whole
     synapse.api(petra, "PUT", f"/rooms/{room}/send/m.room.message/n2",
                 json={"msgtype": "m.image", "body": "kuchen.jpg", "url": "mxc://x/y"})
     listener.run_once(timeout_ms=2000)  # a later sync: the room had news, it is read again
@@ -286,6 +289,7 @@ def test_the_listener_keeps_the_house_room_and_a_call_hears_it(synapse, matrix_c
         rows = session.scalars(select(HouseChatMessage).order_by(HouseChatMessage.sent_at)).all()
         assert [(r.sender_name, r.body, r.msgtype, r.room_id) for r in rows] == [
             ("Petra", "Wer hat Mehl?", "m.text", room), ("Petra", "kuchen.jpg", "m.image", room)]
+        first = rows[0].event_id
         collins = session.scalar(select(Tenant).where(Tenant.last_name == "Collins"))
         caller = Caller(number=COLLINS, known=True, house_id="lindenhof", house_chat=collins.house_chat)
         state, actions = advance(flow(), CallState(), CallStarted(),
@@ -293,3 +297,10 @@ def test_the_listener_keeps_the_house_room_and_a_call_hears_it(synapse, matrix_c
                                              house_news=house_news(session, caller, now)))
     assert spoken(actions)[:3] == ["Neues aus dem Haus.", "Heute schrieb Petra: Wer hat Mehl?",
                                    "Heute schickte Petra: ein Bild."]
+
+    # Petra deletes her question: at the next whole reading it is forgotten, the picture stays.
+    synapse.api(petra, "PUT", f"/rooms/{room}/redact/{first}/r1", json={})
+    later[0] = HouseRooms.REREAD_ALL
+    listener.run_once(timeout_ms=0)
+    with demo() as session:
+        assert [r.body for r in session.scalars(select(HouseChatMessage))] == ["kuchen.jpg"]

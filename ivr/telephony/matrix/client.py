@@ -68,12 +68,13 @@ class ChatMessage:
 @dataclass(frozen=True)
 class SyncBatch:
     """What one /sync brought: the token to resume from, new messages (oldest first), rooms we are invited to,
-    and (room id, sender) of end-to-end encrypted messages we cannot read."""
+    (room id, sender) of end-to-end encrypted messages we cannot read, and rooms we left or were kicked from."""
 
     next_batch: str
     messages: list[ChatMessage]
     invites: list[str]
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
 
 
 def message_from_event(room_id: str, event: dict[str, Any]) -> ChatMessage | None:
@@ -368,7 +369,22 @@ class MatrixClient:
                 elif source.get("type") == "m.room.encrypted":  # nio could not decrypt it (no room key)
                     unreadable.append((room_id, source.get("sender", "")))
         messages.sort(key=lambda m: m.timestamp_ms)
-        return SyncBatch(response.next_batch, messages, list(response.rooms.invite), unreadable)
+        return SyncBatch(response.next_batch, messages, list(response.rooms.invite), unreadable,
+                         list(response.rooms.leave))
+
+    def may_post(self, room_id: str) -> bool:
+        """Whether our power level lets us post messages there (m.room.power_levels; none: everyone may)."""
+        from nio.responses import RoomGetStateEventResponse
+
+        self.sign_in()
+        found = self._call(self._nio.room_get_state_event(room_id, "m.room.power_levels"))
+        if not isinstance(found, RoomGetStateEventResponse) and getattr(found, "status_code", "") == "M_NOT_FOUND":
+            return True
+        levels = self._check(found, RoomGetStateEventResponse, f"reading the power levels of {room_id}").content
+        # Client-Server API, "m.room.power_levels": users_default and events_default apply when not listed.
+        mine = (levels.get("users") or {}).get(self.user_id, levels.get("users_default", 0))
+        needed = (levels.get("events") or {}).get("m.room.message", levels.get("events_default", 0))
+        return int(mine) >= int(needed)
 
     def is_encrypted(self, room_id: str) -> bool:
         """Whether a room has end-to-end encryption switched on (its m.room.encryption state)."""

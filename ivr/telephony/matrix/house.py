@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ivr.directory.housechat import house_rooms, store_messages
+from ivr.directory.housechat import forget_deleted, house_rooms, store_messages
 from ivr.engine.housenews import BY_PHONE, MEDIA, NewsItem
+from ivr.flows.model import MAX_NEWS_DAYS
 from ivr.engine.housenews import news_sentences as spoken_news
 from ivr.engine.housenews import spoken_day as _spoken_day
 from ivr.telephony.matrix.client import ChatMessage, MatrixClient, MatrixError
@@ -81,62 +82,57 @@ def _at(message: ChatMessage) -> datetime:
 class HouseRooms:
     """The worker keeps each house room's recent messages in the database (ivr.directory.housechat).
 
-    After every /sync the listener hands over the batch; a house room with new messages is read
-    again (its newest messages and members' display names), so edits and names stay current. The
-    first batch after a start reads every house room, which also catches up after a pause. A room
-    that cannot be read (the hotline is not invited) is logged and skipped: helpers' replies go on.
+    The listener joins the configured rooms (and records those it cannot use, for /healthz and the
+    console); after every /sync it hands over the batch and the rooms it has joined. A house room with
+    new messages is read again (its newest messages and members' display names). At the first batch
+    after a start (catching up after a pause) and then every REREAD_ALL every house room is read whole,
+    as far back as a flow may ask: an edit or a deleted message arrives without a new message, and a
+    deleted message must not be read out any more. A room that cannot be read is logged and skipped:
+    helpers' replies go on.
     """
 
-    READ = 100  # messages read per room: the most a flow may ask for, plus answers to callers
-    RETRY_JOIN = timedelta(minutes=10)  # a room that could not be joined is tried again after this
+    READ = 100  # messages read per room on news: the most a flow may ask for, plus answers to callers
+    REREAD_ALL = timedelta(minutes=10)  # every house room is read whole this often, for edits and deletions
 
     def __init__(self, client: MatrixClient, sessions: Callable[[], Session], clock: Callable[[], datetime]):
         self.client = client
         self.sessions = sessions
         self.clock = clock
-        self._joined: dict[str, str] = {}  # room as in the directory -> room id
-        self._failed: dict[str, datetime] = {}  # room -> when joining it last failed
-        self._started = False
+        self._read_all_at: datetime | None = None
 
-    def rooms(self) -> dict[str, str]:
-        """Room id -> house id for every house room the hotline could join."""
+    def rooms(self, joined: dict[str, str]) -> dict[str, str]:
+        """Room id -> house id for every house room the listener has joined (joined: room as configured -> id)."""
         with self.sessions() as session:
             configured = house_rooms(session)
-        found = {}
-        for room, house_id in configured.items():
-            if room not in self._joined:
-                failed = self._failed.get(room)
-                if failed is not None and self.clock() - failed < self.RETRY_JOIN:
-                    continue
-                try:
-                    self._joined[room] = self.client.join(room)
-                except MatrixError as exc:
-                    self._failed[room] = self.clock()
-                    log.warning("Matrix: house room %s of %s cannot be joined (%s); invite %s", room, house_id,
-                                exc, self.client.user_id)
-                    continue
-            found[self._joined[room]] = house_id
-        return found
+        return {joined[room]: house_id for room, house_id in configured.items() if room in joined}
 
-    def after_sync(self, messages: list[ChatMessage]) -> int:
-        """Refresh the house rooms that had news (every one the first time); the number of messages added."""
-        rooms = self.rooms()
-        touched = set(rooms) if not self._started else {m.room_id for m in messages if m.room_id in rooms}
-        self._started = True
+    def after_sync(self, messages: list[ChatMessage], joined: dict[str, str]) -> int:
+        """Read the house rooms that had news (all of them now and then); the number of messages added."""
+        rooms, now = self.rooms(joined), self.clock()
+        whole = self._read_all_at is None or now - self._read_all_at >= self.REREAD_ALL
+        if whole:
+            touched, self._read_all_at = set(rooms), now
+        else:
+            touched = {m.room_id for m in messages if m.room_id in rooms}
         added = 0
         for room_id in sorted(touched):
             try:
-                added += self.refresh(room_id, rooms[room_id])
+                added += self.refresh(room_id, rooms[room_id], whole)
             except MatrixError as exc:
                 log.warning("Matrix: house room %s cannot be read (%s); callers hear what was kept", room_id, exc)
         return added
 
-    def refresh(self, room_id: str, house_id: str) -> int:
-        """Read one house room and keep its recent messages; the number added."""
-        messages = self.client.messages(room_id, limit=self.READ)
+    def refresh(self, room_id: str, house_id: str, whole: bool = False) -> int:
+        """Read one house room (whole: all the kept days, forgetting what was deleted there); the number added."""
+        now = self.clock()
+        since = now - timedelta(days=MAX_NEWS_DAYS)
+        messages = (self.client.messages(room_id, since_ms=int(since.timestamp() * 1000)) if whole
+                    else self.client.messages(room_id, limit=self.READ))
         names = self.client.room_members(room_id)
         with self.sessions() as session:
-            added = store_messages(session, house_id, messages, names, self.client.user_id, self.clock())
+            added = store_messages(session, house_id, messages, names, self.client.user_id, now)
+            if whole:
+                forget_deleted(session, room_id, {m.event_id for m in messages}, since)
             session.commit()
         return added
 

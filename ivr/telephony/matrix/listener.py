@@ -8,6 +8,10 @@ position without acting on old history. Network and server errors back off 1, 2,
 
 Which messages count: those in a helper's direct room (the one the hotline created for that helper)
 and those in the helpers' group room (HAUSRUF_MATRIX_HELPERS_ROOM), from anyone but the hotline.
+
+It also records what it can reach (reach.py), for /healthz and the console: the homeserver after every
+sync, and each configured room every few minutes or at once when the hotline left or was kicked from one.
+A room that cannot be joined does not stop the sync: the helpers' direct rooms still work.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from ivr.tasks.inbound import handle_sms
 from ivr.telephony.matrix.channel import MatrixChannel
 from ivr.telephony.matrix.client import ChatMessage, MatrixError
 from ivr.telephony.matrix.house import HouseRooms
+from ivr.telephony.matrix.reach import HOMESERVER, ROOM, ROOM_CHECK_EVERY, record_value
 from ivr.telephony.matrix.state import SYNC_TOKEN, UNREADABLE, StateStore
 
 log = logging.getLogger("hausruf.matrix")
 
 MAX_BACKOFF = 60.0
+HOMESERVER_RECORD_EVERY = 60.0  # seconds: an unchanged "the homeserver answers" is written this often
 
 
 def utcnow() -> datetime:
@@ -47,28 +53,35 @@ class MatrixListener:
         self.config = config
         self.on_queued = on_queued or (lambda: None)  # wake the outbox: an answer was queued
         self.clock = clock
-        self._helpers_room_id: str | None = None
+        self._room_ids: dict[str, str] = {}  # a configured room (alias or id) -> its id, while joined
+        self._rooms_checked_at: datetime | None = None
+        self._room_errors: dict[str, str] = {}  # configured rooms that cannot be used -> why
+        self._homeserver_recorded: tuple[bool, str, datetime] | None = None
         self.house_rooms = HouseRooms(self.client, sessions, clock)  # residents hear them by phone
 
     @property
     def helpers_room_id(self) -> str | None:
-        """The group room's id (the setting may be an alias); joined on first use."""
-        if self._helpers_room_id is None and self.config.helpers_room:
-            self._helpers_room_id = self.client.join(self.config.helpers_room)
-        return self._helpers_room_id
+        """The group room's id (the setting may be an alias); None while it cannot be joined."""
+        return self._room_ids.get(self.config.helpers_room) if self.config.helpers_room else None
 
     def run_once(self, timeout_ms: int = 30000) -> int:
         """One /sync from the stored token; the number of messages acted on. MatrixError on failure."""
+        if self._rooms_checked_at is None or self.clock() - self._rooms_checked_at >= ROOM_CHECK_EVERY:
+            self.check_rooms()
         helpers_room = self.helpers_room_id
         token = self.state.get(SYNC_TOKEN)
         if token is None:
             # First start: take the server's position; history from before the hotline listened is not acted on.
             batch = self.client.sync(None, timeout_ms=0)
             self.state.set(SYNC_TOKEN, batch.next_batch)
+            self.record_homeserver(True, "")
             log.info("Matrix: first sync as %s; listening from now on", self.client.user_id)
-            self.house_rooms.after_sync(batch.messages)
+            self.house_rooms.after_sync(batch.messages, self._room_ids)
             return 0
         batch = self.client.sync(token, timeout_ms=timeout_ms)
+        self.record_homeserver(True, "")
+        if set(batch.left) & set(self._room_ids.values()) or (batch.invites and self._room_errors):
+            self.check_rooms()  # kicked, or invited where we could not enter: say so now, not in five minutes
         handled = 0
         for message in batch.messages:
             if message.sender == self.client.user_id:
@@ -81,9 +94,61 @@ class MatrixListener:
             if sender != self.client.user_id and (room_id == helpers_room
                                                   or self.channel.direct_room(sender, create=False) == room_id):
                 self.say_unreadable(room_id)
-        self.house_rooms.after_sync(batch.messages)
+        self.house_rooms.after_sync(batch.messages, self._room_ids)
         self.state.set(SYNC_TOKEN, batch.next_batch)
         return handled
+
+    def configured_rooms(self) -> list[str]:
+        """The helpers' room and every house's chat room, as configured (alias or id)."""
+        from sqlalchemy import select
+
+        from ivr.db.models import House
+
+        with self.sessions() as session:
+            houses = list(session.scalars(select(House.chat_room).where(House.chat_room != "").order_by(House.id)))
+        return list(dict.fromkeys(([self.config.helpers_room] if self.config.helpers_room else []) + houses))
+
+    def check_rooms(self) -> None:
+        """Join each configured room and see that the hotline can read and write it; record what was found.
+
+        An answer that refuses (not invited, kicked, banned, an alias that cannot be resolved) is the
+        room's problem and recorded as such; no answer at all is the homeserver's (MatrixError goes up).
+        """
+        for room in self.configured_rooms():
+            error = ""
+            try:
+                room_id = self.client.join(room)
+                if self.client.is_encrypted(room_id) and not self.client.encrypted:
+                    error = "it is end-to-end encrypted, but the hotline has no key store (HAUSRUF_DATA_DIR)"
+                elif not self.client.may_post(room_id):
+                    error = "the hotline's account may not post there (its power level is too low)"
+            except MatrixError as exc:
+                if exc.status is None or exc.status == 401:
+                    raise  # no answer, or our sign-in refused: the homeserver's trouble, recorded by the sync loop
+                room_id, error = None, str(exc)
+            if room_id is not None:
+                self._room_ids[room] = room_id
+            else:
+                self._room_ids.pop(room, None)
+            if error and self._room_errors.get(room) != error:
+                log.warning("Matrix: room %s cannot be used: %s (invite %s to it)", room, error, self.client.user_id)
+            elif not error and room in self._room_errors:
+                log.info("Matrix: room %s can be used again", room)
+            if error:
+                self._room_errors[room] = error
+            else:
+                self._room_errors.pop(room, None)
+            self.state.set(f"{ROOM}{room}", record_value(not error, error, self.clock()))
+        self._rooms_checked_at = self.clock()
+
+    def record_homeserver(self, ok: bool, error: str) -> None:
+        """Record whether the homeserver answered: when that changed, else at most once a minute."""
+        now = self.clock()
+        last = self._homeserver_recorded
+        if last is not None and last[:2] == (ok, error) and (now - last[2]).total_seconds() < HOMESERVER_RECORD_EVERY:
+            return
+        self.state.set(HOMESERVER, record_value(ok, error, now))
+        self._homeserver_recorded = (ok, error, now)
 
     def say_unreadable(self, room_id: str) -> None:
         """An encrypted message the hotline cannot read: say so in the log and keep it for `hausruf matrix check`."""
@@ -112,9 +177,16 @@ class MatrixListener:
                 delay = 1.0
             except MatrixError as exc:
                 log.warning("Matrix sync failed (%s); again in %.0f s", exc, delay)
+                self._record_failure(exc)
                 stop.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
             except Exception:  # noqa: BLE001 - a bug in handling one batch must not end the connection
                 log.exception("Matrix: handling a sync batch failed; again in %.0f s", delay)
                 stop.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
+
+    def _record_failure(self, exc: MatrixError) -> None:
+        try:
+            self.record_homeserver(False, str(exc))
+        except Exception:  # noqa: BLE001 - the database may be the trouble; the log line above says enough
+            log.exception("Matrix: could not record the homeserver's failure")
