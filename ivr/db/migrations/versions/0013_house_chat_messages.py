@@ -1,7 +1,7 @@
 """The house rooms' recent messages, kept by the worker's Matrix sync so a call reads only the database.
 
-Revision ID: 0012_house_chat_messages
-Revises: 0011_simple_call_path
+Revision ID: 0013_house_chat_messages
+Revises: 0012_directory_version
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_house_chat_messages"
-down_revision = "0011_simple_call_path"
+revision = "0013_house_chat_messages"
+down_revision = "0012_directory_version"
 branch_labels = None
 depends_on = None
 
