@@ -21,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """
     settings = Settings.from_env(**(test_config or {}))
     from ivr import db
-    from ivr.directory.routing import build_context
+    from ivr.directory.cache import DirectoryCache
     from ivr.flows import runtime
     from ivr.housing import effects as housing_effects
     from ivr.tasks import web as tasks_web
@@ -33,7 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["HAUSRUF"] = settings
     privacy.init_app(app)
     wiring = app.extensions[EXTENSION] = Hausruf(settings=settings, tasks=TaskConfig.for_settings(settings),
-                                                 build_context=build_context)
+                                                 build_context=DirectoryCache())
     wiring.erase_at_provider = provider_eraser(settings)
     db.init_app(app)
     runtime.init_app(app)

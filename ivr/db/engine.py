@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import math
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db.turns import TurnTakingConnection, WriteTurn
 
 SQLITE_BUSY_MS = 5000
 # Execution option for a transaction that only reads: on SQLite it begins DEFERRED, so it neither
@@ -57,13 +61,16 @@ def make_engine(url: str, timeout: float | None = None, pool_size: int | None = 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     busy_ms = int(timeout * 1000) if timeout else SQLITE_BUSY_MS
-    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000}, **kwargs)
-    event.listen(engine, "connect", functools.partial(_sqlite_on_connect, busy_ms=busy_ms))
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000, "factory": TurnTakingConnection}, **kwargs)
+    turn = WriteTurn(Path(parsed.database), busy_ms / 1000) if parsed.database and parsed.database != ":memory:" else None
+    event.listen(engine, "connect", functools.partial(_sqlite_on_connect, busy_ms=busy_ms, turn=turn))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection, connection_record, busy_ms: int = SQLITE_BUSY_MS) -> None:
+def _sqlite_on_connect(dbapi_connection, connection_record, busy_ms: int = SQLITE_BUSY_MS,
+                       turn: WriteTurn | None = None) -> None:
+    dbapi_connection.turn = turn
     # Let SQLAlchemy, not pysqlite, decide where transactions begin (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
     dbapi_connection.isolation_level = None
@@ -80,8 +87,20 @@ def _sqlite_on_begin(connection) -> None:
     # after another connection committed fails at once with SQLITE_BUSY_SNAPSHOT ("database is
     # locked"), which busy_timeout cannot wait out (sqlite.org/isolation.html, "WAL mode").
     # Transactions marked READ_ONLY never write, so they begin DEFERRED beside the one writer.
-    read_only = bool(connection.get_execution_options().get(READ_ONLY))
-    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+    # Writers first take their turn (ivr.db.turns): SQLite's own busy handler sleeps too long.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
+    raw = connection.connection.dbapi_connection
+    try:
+        raw.take_turn()
+    except sqlite3.OperationalError as exc:  # as SQLite's own "database is locked" reaches callers
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        raw.give_back_turn()
+        raise
 
 
 def read_only(session: Session) -> Session:

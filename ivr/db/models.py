@@ -151,6 +151,25 @@ class Partner(Base):
     )
 
 
+class DirectoryVersion(Base):
+    """One row counting changes to the directory; database triggers bump it (migration 0012).
+
+    Every INSERT, UPDATE and DELETE on a table the call path reads of the directory (DIRECTORY_TABLES)
+    adds one in the writing transaction, whoever writes: an import, the console, an erasure, psql.
+    ivr.directory.cache keeps its reads until the count moves.
+    """
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The tables whose rows build a caller's context (ivr.directory.routing.DirectoryReads).
+DIRECTORY_TABLES = ("regions", "houses", "tenants", "tenant_phones", "volunteers", "partners", "partner_regions",
+                    "housing_projects")
+
+
 class Call(Base):
     """One phone call, keyed by its provider and the provider's id for it; state is CallState.to_dict().
 

@@ -12,7 +12,7 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
-HEAD = "0011_simple_call_path"
+HEAD = "0012_directory_version"
 
 
 def test_migration_matches_models(database_url):
