@@ -12,11 +12,12 @@ import subprocess
 from dataclasses import dataclass
 
 from ivr.flows.model import (AskNode, CallbackNode, ConditionNode, ConnectNode, Flow, GotoNode, HangupNode,
-                             MatchNode, MenuNode, MessageNode, SayNode, SendDetailsNode)
+                             MatchNode, MenuNode, MessageNode, SayNode, SendDetailsNode, HouseNewsNode)
 
 KIND_NAMES = {SayNode: "Ansage", MenuNode: "Menü", ConnectNode: "Verbinden", CallbackNode: "Rückruf",
               MessageNode: "Nachricht", ConditionNode: "Bedingung", GotoNode: "Sprung", HangupNode: "Auflegen",
-              AskNode: "Frage", MatchNode: "Wohnprojekte suchen", SendDetailsNode: "Angaben per SMS"}
+              AskNode: "Frage", MatchNode: "Wohnprojekte suchen", SendDetailsNode: "Angaben per SMS",
+              HouseNewsNode: "Neues aus dem Haus"}
 # Nodes where the caller chooses: drawn like menus.
 CHOOSING = (MenuNode, AskNode)
 GLOBALS_NODE = "_every_menu"
@@ -80,6 +81,9 @@ def edges(flow: Flow) -> list[Edge]:
         elif isinstance(node, MatchNode):
             add(node.found, "passende gefunden", "option")
             add(node.none, "nichts passt", "option")
+        elif isinstance(node, HouseNewsNode):
+            add(node.next, "weiter")
+            add(node.unavailable, "kein Hauschat", "fallback")
         elif isinstance(node, SendDetailsNode):
             add(node.next, "SMS geschickt")
             add(node.no_sms, "keine SMS möglich", "fallback")

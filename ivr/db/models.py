@@ -389,3 +389,26 @@ class MatrixState(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)  # e.g. "sync_token"
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class HouseChatMessage(Base):
+    """A recent message of a house's chat room, kept by the worker so a call reads the database only.
+
+    ivr.directory.housechat stores and trims them (the last few weeks, as much as a flow may ask for);
+    tenant_id is set on a message the hotline posted for that tenant ("Frau Becker (am Telefon): ...").
+    """
+
+    __tablename__ = "house_chat_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sender: Mapped[str] = mapped_column(String(255))  # a Matrix ID
+    sender_name: Mapped[str] = mapped_column(String(NAME), default="")  # display name in the room
+    body: Mapped[str] = mapped_column(Text, default="")
+    msgtype: Mapped[str] = mapped_column(String(32), default="m.text")
+    sent_at: Mapped[datetime] = mapped_column(index=True)
+    reply_to: Mapped[str | None] = mapped_column(String(255))  # the event this one answers
+    from_hotline: Mapped[bool] = mapped_column(Boolean, default=False)  # posted by the hotline for a tenant
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.db.models import House, Partner, Region, Tenant, TenantPhone, Volunteer, partner_regions
+from ivr.directory.housechat import house_news
 from ivr.directory.phones import caller_number, takes_sms
 from ivr.engine.context import Caller, CallContext, ServiceStatus
 from ivr.flows.model import SERVICE_KINDS
@@ -111,6 +112,9 @@ def context_from(directory: DirectoryReads, caller: str | None, now_utc: datetim
         public_holiday=holiday,
         projects=directory.projects(),
         caller_takes_sms=directory.remember(("takes_sms", who.number), lambda: takes_sms(who.number)),
+        # Not the directory: the worker stores the house room as it changes, so it is read, not remembered
+        # (opted-in callers only: two small indexed queries).
+        house_news=house_news(directory.session, who, now_utc),
     )
 
 
@@ -140,6 +144,7 @@ def find_caller(session: Session, raw_number: str | None) -> Caller:
         house_name=house.name,
         region_id=region.id,
         region_name=region.name,
+        house_chat=tenant.house_chat and bool(house.chat_room),
     )
 
 

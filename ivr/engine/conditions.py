@@ -16,6 +16,8 @@ def holds(test: Test, context: CallContext, answers: dict | None = None) -> bool
         return any(str(v) in expected for v in values if v is not None)
     if test.kind == "known":
         return caller.known == bool(test.value)
+    if test.kind == "house_chat":
+        return caller.house_chat == bool(test.value)
     if test.kind == "house":
         return caller.house_id in test.value
     if test.kind == "region":

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from ivr.engine.housenews import NewsItem
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -21,6 +23,7 @@ class Caller:
     house_name: str = ""
     region_id: str | None = None
     region_name: str = ""
+    house_chat: bool = False  # opted in to the house chat by phone, and the house has a chat room
 
 
 SERVICE_STATUSES = ("open", "closed", "unavailable")
@@ -52,6 +55,9 @@ class CallContext:
     public_holiday: bool = False
     projects: tuple = ()  # housing projects (ivr.housing.ranking.Project) a match node ranks
     caller_takes_sms: bool = False  # the caller's number can receive SMS (a mobile number)
+    # The caller's house room as the worker stored it (ivr.directory.housechat), oldest first; a house_news
+    # node reads it. Empty when the caller has no house chat (caller.house_chat says which).
+    house_news: tuple[NewsItem, ...] = ()
 
     def service(self, kind: str) -> ServiceStatus:
         """Status for a service kind; unknown kinds are unavailable."""

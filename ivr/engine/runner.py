@@ -18,6 +18,7 @@ from ivr.engine.events import (
 from ivr.engine.state import CallState
 from ivr.engine.conditions import holds
 from ivr.engine.emergency import is_emergency_number
+from ivr.engine.housenews import news_sentences
 from ivr.engine.words import normalise, repeat_words
 from ivr.flows import model as m
 from ivr.flows.templates import render
@@ -247,6 +248,21 @@ class _Step:
             budget = budget_band(int(budget))
         return Seeker(region=answer("region"), needs=several("needs"), budget=budget, timing=answer("timing"),
                       kind=answer("kind"), wishes=several("wishes"))
+
+    def _run_HouseNewsNode(self, node: m.HouseNewsNode, state):
+        if not self.context.caller.house_chat:
+            self.actions.append(Outcome("house_news", "no chat"))
+            self.say(node.no_chat)
+            return node.unavailable or node.next, None
+        sentences = news_sentences(self.context.house_news, self.context.now, node.messages, node.days,
+                                   self.flow.language)
+        self.actions.append(Outcome("house_news", str(len(sentences))))
+        if not sentences:
+            self.say(node.empty)
+            return node.next, None
+        self.say(node.prompt)
+        self.actions.append(Say(tuple(sentences), self.flow.language))
+        return node.next, None
 
     def _run_SendDetailsNode(self, node: m.SendDetailsNode, state):
         projects = tuple(state.matched)

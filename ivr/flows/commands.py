@@ -44,6 +44,10 @@ def check_command(paths: tuple[str, ...]) -> None:
         from ivr.flows.vocabulary import check_vocabulary
 
         problems = sorted(problems + check_vocabulary(shown_paths, models))
+    from ivr.flows.housechat import check_house_chat
+    from ivr.telephony.matrix.settings import MatrixSettings  # a declaration of settings, no client library
+
+    problems = sorted(problems + check_house_chat(shown_paths, Settings.from_env().group(MatrixSettings).enabled))
     from speech.flowtexts import check_recording_folders  # human recordings of prompts, by node and prompt
 
     recording_problems, notes = check_recording_folders(shown_paths)

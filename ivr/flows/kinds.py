@@ -13,6 +13,8 @@ from ivr.flows.checker import check_ask, check_globals, check_menu
 from ivr.flows.model import (
     AUDIENCES,
     MATCH_CRITERIA,
+    MAX_NEWS_DAYS,
+    MAX_NEWS_MESSAGES,
     AskNode,
     Choice as AskChoice,
     MatchNode,
@@ -27,6 +29,7 @@ from ivr.flows.model import (
     ConnectNode,
     GotoNode,
     HangupNode,
+    HouseNewsNode,
     MenuNode,
     MessageNode,
     Option,
@@ -151,6 +154,7 @@ class TestType(FieldType):
         "service_available": SERVICE,
         "service_open": SERVICE,
         "answer": AnswerTest(),
+        "house_chat": Boolean(),
     }
     DOCS = {
         "known": "the caller's number is in the directory",
@@ -161,6 +165,7 @@ class TestType(FieldType):
         "service_available": "a partner of this service kind serves the caller's area",
         "service_open": "that partner serves the caller's area and is open now",
         "answer": "an answer of the call has this value, e.g. `{answer: {consent: 'yes'}}` (an `ask` node must store it first)",
+        "house_chat": "the caller opted in to the house chat by phone and their house has a chat room",
     }
     def convert(self, value: Any, at: Cursor) -> Any:
         if not isinstance(value, dict) or len(value) != 1:
@@ -567,6 +572,34 @@ sms:
                 Field("next", NodeRef(), "the node that follows", required=True),
                 Field("no_sms", NodeRef(), "where to go when the number cannot receive SMS (a landline) "
                                            "or no project was named", required=True),
+            ),
+        ),
+        _kind(
+            "house_news",
+            "Read the newest messages of the caller's house chat room aloud (\"Neues aus dem Haus\"), with sender "
+            "and day, answers to the caller first; links, pictures and files are described, not read. Needs the "
+            "Matrix chat (README, Matrix), a house with `chat_room` and a tenant with `house_chat: true`.",
+            """
+house_news:
+  kind: house_news
+  prompt: "Neues aus dem Haus."
+  messages: 5
+  days: 7
+  empty: "Im Hauschat gab es diese Woche nichts Neues."
+  no_chat: "Den Hauschat gibt es für Sie am Telefon noch nicht. Das Büro richtet ihn gern ein."
+  next: main_menu
+""",
+            HouseNewsNode,
+            (
+                Field("prompt", PROMPT, "said before the messages"),
+                Field("messages", Integer(1, MAX_NEWS_MESSAGES), "how many messages at most (answers to the "
+                                                                  "caller come on top)", default=5),
+                Field("days", Integer(1, MAX_NEWS_DAYS), "only messages of the last so many days", default=7),
+                Field("empty", PROMPT, "said when the room had nothing in those days", required=True),
+                Field("no_chat", PROMPT, "said when the caller has no house chat (not opted in, or the house has "
+                                         "no chat room)", required=True),
+                Field("next", NodeRef(), "the node that follows", required=True),
+                Field("unavailable", NodeRef(), "where to go after `no_chat`; default: `next`"),
             ),
         ),
         _kind(

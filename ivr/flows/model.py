@@ -24,12 +24,16 @@ from typing import Any, Union
 FORMAT_VERSION = 1
 AUDIENCES = ("volunteers", "staff", "project")  # project: the contact of the housing project matched last
 TARGET_KINDS = ("service", "staff", "volunteers", "number")
-TEST_KINDS = ("known", "house", "region", "language", "hours", "service_available", "service_open", "answer")
+TEST_KINDS = ("known", "house", "region", "language", "hours", "service_available", "service_open", "answer",
+              "house_chat")
 GLOBAL_NAMES = ("person", "emergency")
 # Partner service kinds a cooperative can offer; flows, directory and routing share this list.
 SERVICE_KINDS = ("groceries", "meals", "home_emergency", "home_care", "day_care")
 # What a match node ranks by, each read from an answer of the call (see ivr/housing/ranking.py).
 MATCH_CRITERIA = ("region", "kind", "needs", "wishes", "budget", "timing")
+# The largest window a house_news node may ask for; the worker keeps no more of a house room than this.
+MAX_NEWS_MESSAGES = 10
+MAX_NEWS_DAYS = 31
 
 
 @dataclass(frozen=True, order=True)
@@ -278,8 +282,23 @@ class HangupNode:
     prompt: Prompt | None = None
 
 
+@dataclass(frozen=True)
+class HouseNewsNode:
+    """Read the newest messages of the caller's house chat room aloud ("Neues aus dem Haus"), then go on."""
+
+    id: str
+    where: Where
+    prompt: Prompt | None
+    empty: Prompt  # said when the room had nothing in the window
+    no_chat: Prompt  # said when the caller has no house chat (not opted in, or the house has no room)
+    next: str
+    messages: int = 5
+    days: int = 7
+    unavailable: str | None = None  # where to go after no_chat; default: next
+
+
 Node = Union[SayNode, MenuNode, ConnectNode, CallbackNode, MessageNode, ConditionNode, GotoNode, HangupNode,
-             AskNode, MatchNode, SendDetailsNode]
+             AskNode, MatchNode, SendDetailsNode, HouseNewsNode]
 
 
 @dataclass(frozen=True)

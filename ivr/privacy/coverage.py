@@ -53,6 +53,11 @@ PERSONAL: dict[str, Coverage] = {
                                    "who did what and when kept", "HAUSRUF_AUDIT_RETENTION_DAYS"),
     "staff_audit.detail": Coverage("staff_audit_entries", "entries about the person: target and detail anonymised, "
                                    "who did what and when kept", "HAUSRUF_AUDIT_RETENTION_DAYS"),
+    "house_chat_messages.body": Coverage("chat_messages", "a post the hotline made for the tenant: deleted (the "
+                                         "room's copy is the Matrix server's); neighbours' messages are theirs",
+                                         "trimmed by the worker after 31 days; RETENTION_DAYS"),
+    "house_chat_messages.sender": Coverage("chat_messages", "as body", "as body"),
+    "house_chat_messages.sender_name": Coverage("chat_messages", "as body", "as body"),
 }
 
 # Named like personal data, but they are not (each with the reason).

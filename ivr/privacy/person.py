@@ -24,8 +24,8 @@ from typing import Callable
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
-from ivr.db.models import (Call, CallbackTask, CallEvent, Partner, SmsMessage, StaffAuditEntry, TaskTransition, Tenant,
-                           TenantPhone, Volunteer)
+from ivr.db.models import (Call, CallbackTask, CallEvent, HouseChatMessage, Partner, SmsMessage, StaffAuditEntry,
+                           TaskTransition, Tenant, TenantPhone, Volunteer)
 from ivr.directory.phones import PhoneNumberError, mask, normalise
 from ivr.housing.models import HousingProject, HousingSeeker
 
@@ -50,6 +50,7 @@ class Holdings:
     projects: list[HousingProject] = field(default_factory=list)  # whose contact this number is
     partners: list[Partner] = field(default_factory=list)  # whose line this number is
     audit: list[StaffAuditEntry] = field(default_factory=list)
+    chat_posts: list[HouseChatMessage] = field(default_factory=list)  # posted to the house chat for her
 
     @property
     def recording_sids(self) -> list[str]:
@@ -99,6 +100,8 @@ def find_holdings(session: Session, number: str) -> Holdings:
                                          .order_by(HousingProject.id)))
     held.partners = list(session.scalars(select(Partner).where(Partner.phone == number).order_by(Partner.id)))
     held.audit = audit_entries(session, held)
+    held.chat_posts = list(session.scalars(select(HouseChatMessage).where(HouseChatMessage.tenant_id.in_(tenant_ids))
+                                           .order_by(HouseChatMessage.sent_at)))
     return held
 
 
@@ -167,7 +170,9 @@ def export_person(settings, raw_number: str) -> dict:
                                  "call": h.call.provider_call_id if h.call else None} for h in held.seekers],
             "staff_audit_entries": [{"at": e.at, "by": e.actor, "action": e.action, "target": e.target,
                                      "detail": e.detail} for e in held.audit],
-            "chat_messages": [],  # no chat channel yet
+            # What the hotline posted to the house chat for her (the chat room's own copy is the Matrix server's).
+            "chat_messages": [{"room": m.room_id, "event": m.event_id, "body": m.body, "sent_at": m.sent_at}
+                              for m in held.chat_posts],
         }
     log.info("person export for %s: %d calls, %d tasks, %d SMS", mask(number), len(held.calls), len(held.tasks),
              len(held.sms))
@@ -199,9 +204,13 @@ def erase_person(settings, raw_number: str, keep_directory: bool = False,
         session.execute(delete(HousingSeeker).where(HousingSeeker.id.in_([h.id for h in held.seekers])),
                         execution_options=options)
         session.execute(delete(CallEvent).where(CallEvent.call_id.in_(call_ids)), execution_options=options)
+        session.execute(delete(HouseChatMessage).where(HouseChatMessage.id.in_([m.id for m in held.chat_posts])),
+                        execution_options=options)
         session.execute(delete(Call).where(Call.id.in_(call_ids)), execution_options=options)
         done += [f"calls deleted: {len(call_ids)} (with their events)", f"tasks deleted: {len(task_ids)}",
-                 f"SMS deleted: {len(held.sms)}", f"housing seekers deleted: {len(held.seekers)} (with their answers)"]
+                 f"SMS deleted: {len(held.sms)}", f"housing seekers deleted: {len(held.seekers)} (with their answers)",
+                 f"house chat posts deleted here: {len(held.chat_posts)} (the chat room's copies are the "
+                 "cooperative's Matrix server's: remove them there)"]
         for entry in held.audit:
             # Who did what and when stays (staff accountability); whom it concerned and what was written goes.
             entry.target = f"{entry.target.split(' ')[0]} (erased)" if entry.target else ""

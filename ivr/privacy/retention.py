@@ -1,7 +1,8 @@
 """Retention: calls, call events, finished tasks, SMS and transcripts older than HAUSRUF_RETENTION_DAYS go.
 
 Recordings keep their own, shorter period (HAUSRUF_RECORDING_RETENTION_DAYS, ivr.calls.recordings).
-The housing line's seekers (answers, possibly health data) go after HAUSRUF_RETENTION_DAYS too.
+The housing line's seekers (answers, possibly health data) go after HAUSRUF_RETENTION_DAYS too, and
+so do the house rooms' messages the worker keeps (it trims them itself after 31 days).
 The staff audit log has its own, longer period (HAUSRUF_AUDIT_RETENTION_DAYS, default 365): it is
 what holds staff accountable for what they did with tenants' data (who closed, reassigned or deleted
 what), and such questions (a complaint, the yearly review) come later than 90 days. So that it does
@@ -23,7 +24,8 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Call, CallbackTask, CallEvent, SmsMessage, StaffAuditEntry, TaskTransition
+from ivr.db.models import (Call, CallbackTask, CallEvent, HouseChatMessage, SmsMessage, StaffAuditEntry,
+                           TaskTransition)
 from ivr.housing.models import HousingSeeker
 
 log = logging.getLogger("hausruf.privacy")
@@ -43,6 +45,7 @@ class PurgeReport:
     task_transitions: int = 0
     sms: int = 0
     housing_seekers: int = 0
+    house_chat_messages: int = 0  # the house rooms as the worker keeps them (it trims them itself after 31 days)
     audit_entries: int = 0  # older than the audit period: deleted
     audit_details_cleared: int = 0  # about a task purged now: detail and task link removed
     recordings: int = 0
@@ -75,6 +78,8 @@ def purge(session: Session, now: datetime, days: int, dry_run: bool = False,
     )
     old_seekers = select(HousingSeeker.id).where(HousingSeeker.created_at < cutoff)
     report.housing_seekers = _count(session, old_seekers)
+    old_chat = select(HouseChatMessage.id).where(HouseChatMessage.sent_at < cutoff)
+    report.house_chat_messages = _count(session, old_chat)
     old_audit = select(StaffAuditEntry.id).where(StaffAuditEntry.at < now - timedelta(days=audit_days))
     report.audit_entries = _count(session, old_audit)
     # The console names a task "task #<number>" in the audit log (ivr.console.tasks).
@@ -87,6 +92,7 @@ def purge(session: Session, now: datetime, days: int, dry_run: bool = False,
         return report
     options = {"synchronize_session": False}
     session.execute(delete(HousingSeeker).where(HousingSeeker.id.in_(old_seekers)), execution_options=options)
+    session.execute(delete(HouseChatMessage).where(HouseChatMessage.id.in_(old_chat)), execution_options=options)
     session.execute(delete(StaffAuditEntry).where(StaffAuditEntry.id.in_(old_audit)), execution_options=options)
     # Task numbers are reused once every task is gone: "(purged)" keeps an old entry off the new task.
     session.execute(update(StaffAuditEntry).where(StaffAuditEntry.target.in_(task_targets))

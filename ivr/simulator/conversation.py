@@ -9,6 +9,11 @@
         # caller: {known: true, salutation: Frau Becker, house: lindenweg, region: siegen, language: de}
         at: "2026-03-04 10:00"     # local time; default Wednesday 4 March 2026, 10:00
         services: {meals: unavailable, groceries: closed}   # inline callers only; others are open
+        chat:                      # the house chat room as the worker stored it (house_news nodes)
+          - {from: Petra, text: "Wer hat Mehl?", at: "2026-03-03 18:00"}
+          - {from: Ali, kind: image, text: kuchen.jpg, at: "2026-03-04 09:00"}
+          - {from: Petra, text: "Ich bringe Ihnen eins!", answer: true}   # answers a post for this caller
+          - {from: Frau Becker, by_phone: true, text: "Wer hat ein Ei?"}    # the hotline posted it for her
         steps:
           - hears: "Guten Tag, Frau Becker"
           - asks: main_menu
@@ -22,7 +27,7 @@ whisper, books, outcome, not_outcome, ends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -35,6 +40,7 @@ from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome,
 from ivr.engine.context import CallContext, Caller, ServiceStatus, SERVICE_STATUSES
 from ivr.engine.events import DIAL_OUTCOMES, CallerHungUp, DialFinished, DigitsPressed, Event, NoInput
 from ivr.engine.events import RecordingFinished, WordsSpoken
+from ivr.engine.housenews import BY_PHONE, NewsItem
 from ivr.flows.model import SERVICE_KINDS, Flow
 from ivr.flows.problems import Problem
 from ivr.housing.actions import BookProjectCallback
@@ -43,9 +49,11 @@ from ivr.simulator.session import SimulatedCall
 DEFAULT_AT = "2026-03-04 10:00"  # a Wednesday morning: offices and partners open
 CALLER_STEPS = ("press", "say", "silence", "dial", "record", "hangup")
 EXPECTATIONS = ("hears", "not_hears", "asks", "dials", "whisper", "books", "outcome", "not_outcome", "ends")
-TEST_KEYS = ("name", "caller", "to", "at", "services", "language", "steps")
+TEST_KEYS = ("name", "caller", "to", "at", "services", "language", "chat", "steps")
 CALLER_FACTS = ("known", "first_name", "last_name", "salutation", "language", "house", "house_name",
-                "region", "region_name", "number")
+                "region", "region_name", "number", "house_chat")
+CHAT_KEYS = ("from", "text", "at", "kind", "answer", "by_phone")
+CHAT_KINDS = ("text", "image", "file", "audio", "video", "location")
 
 # Given a caller number and a local time, return the context the directory would build.
 DirectoryContext = Callable[[str, datetime], CallContext]
@@ -74,6 +82,7 @@ class ConversationTest:
     language: str | None
     steps: tuple[Step, ...]
     to: str | None = None  # the number called: HAUSRUF_NUMBERS picks the flow instead of `flow`
+    chat: tuple[NewsItem, ...] | None = None  # the house room as stored; None: as the directory has it
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,8 @@ def _parse_test(item, path: str, line: int, flow: str, zone: ZoneInfo):
         elif status not in SERVICE_STATUSES:
             problems.append(Problem(path, _line(item["services"], kind, line),
                                     f"service '{kind}': status {status!r}; expected one of: {', '.join(SERVICE_STATUSES)}"))
+    chat, chat_problems = _parse_chat(item, path, line, at)
+    problems += chat_problems
     steps = []
     raw_steps = item.get("steps") or []
     for index, raw in enumerate(raw_steps):
@@ -169,8 +180,40 @@ def _parse_test(item, path: str, line: int, flow: str, zone: ZoneInfo):
         problems.append(Problem(path, line, f"test '{name}': no steps"))
     test = ConversationTest(name=name, path=path, line=line, flow=flow, caller=caller, at=at, services=services,
                             language=item.get("language"), steps=tuple(steps),
-                            to=str(item["to"]) if item.get("to") else None)
+                            to=str(item["to"]) if item.get("to") else None, chat=chat)
     return (None if problems else test), problems
+
+
+def _parse_chat(item, path: str, line: int, at: datetime) -> tuple[tuple[NewsItem, ...] | None, list[Problem]]:
+    """The `chat:` list: messages of the caller's house room, each with sender, text and time (default: `at`)."""
+    if "chat" not in item:
+        return None, []
+    raw = item["chat"] or []
+    if not isinstance(raw, list):
+        return None, [Problem(path, _line(item, "chat", line), "'chat' must be a list of messages like "
+                                                                "{from: Petra, text: 'Wer hat Mehl?'}")]
+    problems, messages = [], []
+    for index, entry in enumerate(raw):
+        where = raw.lc.item(index)[0] + 1 if hasattr(raw, "lc") else line
+        if not isinstance(entry, dict) or not entry.get("from") or "text" not in entry:
+            problems.append(Problem(path, where, "a chat message needs 'from' and 'text'"))
+            continue
+        problems += [Problem(path, where, f"unknown chat key '{key}'; allowed: {', '.join(CHAT_KEYS)}")
+                     for key in entry if key not in CHAT_KEYS]
+        kind = str(entry.get("kind", "text"))
+        if kind not in CHAT_KINDS:
+            problems.append(Problem(path, where, f"chat kind {kind!r}; expected one of: {', '.join(CHAT_KINDS)}"))
+        try:
+            sent = datetime.strptime(str(entry["at"]), "%Y-%m-%d %H:%M").replace(tzinfo=at.tzinfo) \
+                if entry.get("at") else at
+        except ValueError:
+            problems.append(Problem(path, where, f"chat 'at' must look like {DEFAULT_AT!r}, got {entry.get('at')!r}"))
+            continue
+        by_phone = bool(entry.get("by_phone"))
+        body = f"{entry['from']}{BY_PHONE}{entry['text']}" if by_phone else str(entry["text"])
+        messages.append(NewsItem(str(entry["from"]), body, f"m.{kind}", sent, from_hotline=by_phone,
+                                 answer_to_caller=bool(entry.get("answer"))))
+    return tuple(messages), problems
 
 
 def inline_context(test: ConversationTest, staff_number: str = "+4930555000") -> CallContext:
@@ -187,6 +230,7 @@ def inline_context(test: ConversationTest, staff_number: str = "+4930555000") ->
         house_name=str(facts.get("house_name", facts.get("house") or "")),
         region_id=facts.get("region"),
         region_name=str(facts.get("region_name", facts.get("region") or "")),
+        house_chat=bool(facts.get("house_chat", False)),
     )
     services = {}
     for kind in SERVICE_KINDS:
@@ -199,7 +243,7 @@ def inline_context(test: ConversationTest, staff_number: str = "+4930555000") ->
         )
     volunteers = ("+4915550000001", "+4915550000002") if caller.house_id else ()
     return CallContext(now=test.at, caller=caller, services=services, volunteer_numbers=volunteers,
-                       staff_number=staff_number)
+                       staff_number=staff_number, house_news=test.chat or ())
 
 
 def run_test(test: ConversationTest, flow_for: Callable[[str | None], Flow],
@@ -209,6 +253,8 @@ def run_test(test: ConversationTest, flow_for: Callable[[str | None], Flow],
         if directory is None:
             return TestResult(test, "caller given by number, but no directory is loaded", test.line)
         context = directory(test.caller, test.at)
+        if test.chat is not None:
+            context = replace(context, house_news=test.chat)
     else:
         context = inline_context(test)
     try:

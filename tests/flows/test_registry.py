@@ -27,6 +27,7 @@ MODELS = {
     "ask": model.AskNode,
     "match": model.MatchNode,
     "send_details": model.SendDetailsNode,
+    "house_news": model.HouseNewsNode,
 }
 
 

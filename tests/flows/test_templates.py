@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AT = f"t.yaml:{EXTRA_LINE}: node 'extra'"
 ALLOWED = (
     "caller.number, caller.known, caller.first_name, caller.last_name, caller.salutation, caller.language, "
-    "caller.house_id, caller.house_name, caller.region_id, caller.region_name, hotline, now, service.kind, "
+    "caller.house_id, caller.house_name, caller.region_id, caller.region_name, caller.house_chat, hotline, now, service.kind, "
     "service.status, service.partner_name, service.numbers, service.whisper, service.hours_text, "
     "service.next_open_text"
 )
@@ -56,7 +56,7 @@ CASES = {
         [
             f"{AT}: prompt speaks 'caller' itself, which is not text; use one of: caller.number, caller.known, "
             "caller.first_name, caller.last_name, caller.salutation, caller.language, caller.house_id, "
-            "caller.house_name, caller.region_id, caller.region_name"
+            "caller.house_name, caller.region_id, caller.region_name, caller.house_chat"
         ],
     ),
     "a filter the sandbox does not offer": (

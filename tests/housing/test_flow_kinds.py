@@ -82,7 +82,7 @@ def test_an_answer_stored_on_one_branch_only_is_refused_and_an_unknown_one_named
         "t.yaml:34: node 'tell': prompt uses unknown variable 'answers.budgt'; did you mean 'answers.budget'? "
         "allowed: answers.budget, answers.town, caller.number, caller.known, caller.first_name, caller.last_name, "
         "caller.salutation, caller.language, caller.house_id, caller.house_name, caller.region_id, "
-        "caller.region_name, hotline, now, service.kind, service.status, service.partner_name, service.numbers, "
+        "caller.region_name, caller.house_chat, hotline, now, service.kind, service.status, service.partner_name, service.numbers, "
         "service.whisper, service.hours_text, service.next_open_text",
     ]
 

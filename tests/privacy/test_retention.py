@@ -49,7 +49,7 @@ def test_purge_command_prints_counts(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == ("older than 30 days (recordings: their own period), would remove: calls: 0, "
                              "call events: 0, tasks: 0, task transitions: 0, sms: 0, housing seekers: 0, "
-                             "audit entries: 0, audit details cleared: 0, recordings: 0, personal prompts: 0\n")
+                             "house chat messages: 0, audit entries: 0, audit details cleared: 0, recordings: 0, personal prompts: 0\n")
     monkeypatch.setenv("HAUSRUF_RETENTION_DAYS", "a month")
     result = CliRunner().invoke(main, ["purge"])
     assert result.exit_code == 2 and "HAUSRUF_RETENTION_DAYS" in result.output and "a month" in result.output

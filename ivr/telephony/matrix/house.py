@@ -7,27 +7,30 @@ out. Answers to a message the hotline posted for this tenant come first, marked 
 as coming from the tenant by phone ("Frau Becker (am Telefon): ..."), with the recording attached
 as audio in a reply to it, so neighbours can listen when the transcript is poor.
 
-news_sentences() is pure (messages, names and the clock in, text out); read_house_news() and
-post_for_tenant() do the talking to the homeserver.
+news_sentences() is pure (messages, names and the clock in, text out; the engine's
+ivr.engine.housenews does the wording); read_house_news() and post_for_tenant() talk to the homeserver.
+A call never does: the worker's listener keeps the house rooms in the database (HouseRooms), and a
+step reads them there (ivr.directory.housechat).
 """
 
 from __future__ import annotations
 
-import re
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from ivr.telephony.matrix.client import ChatMessage, MatrixClient
+from sqlalchemy.orm import Session
 
-WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-          "November", "Dezember")
-LINK = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
-# What is said instead of a message that is no text (Client-Server API, "m.room.message msgtypes").
-MEDIA = {"m.image": "ein Bild", "m.file": "eine Datei", "m.audio": "eine Sprachnachricht",
-         "m.video": "ein Video", "m.location": "einen Ort"}
-BY_PHONE = " (am Telefon): "  # how the hotline marks a tenant's message in the room
+from ivr.directory.housechat import forget_deleted, house_rooms, store_messages
+from ivr.engine.housenews import BY_PHONE, MEDIA, NewsItem
+from ivr.flows.model import MAX_NEWS_DAYS
+from ivr.engine.housenews import news_sentences as spoken_news
+from ivr.engine.housenews import spoken_day as _spoken_day
+from ivr.telephony.matrix.client import ChatMessage, MatrixClient, MatrixError
+
+log = logging.getLogger("hausruf.matrix")
 
 
 @dataclass(frozen=True)
@@ -40,26 +43,24 @@ class NewsSettings:
 
 def spoken_day(when: datetime, now: datetime, zone: str) -> str:
     """'Heute', 'Gestern', 'Am Montag' (this week) or 'Am 3. März', in the cooperative's time zone."""
-    local, today = when.astimezone(ZoneInfo(zone)).date(), now.astimezone(ZoneInfo(zone)).date()
-    days = (today - local).days
-    if days <= 0:
-        return "Heute"
-    if days == 1:
-        return "Gestern"
-    if days < 7:
-        return f"Am {WEEKDAYS[local.weekday()]}"
-    return f"Am {local.day}. {MONTHS[local.month - 1]}"
+    return _spoken_day(when, now.astimezone(ZoneInfo(zone)))
 
 
-def spoken_text(message: ChatMessage) -> str:
-    """A message's text as it may be read aloud: media described, links replaced, reply quotes dropped."""
-    if message.msgtype in MEDIA:
-        return f"{MEDIA[message.msgtype]}."
-    # Replies carry the quoted message as "> " lines before the answer (fallback body of m.in_reply_to).
-    lines = [line for line in message.body.splitlines() if not line.startswith(">")]
-    text = " ".join(" ".join(lines).split())
-    text = LINK.sub("einen Link", text)
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+def display_name(sender: str, names: dict[str, str]) -> str:
+    """The sender's display name in the room, else the local part of the Matrix ID ("@tom:x" -> "tom")."""
+    return names.get(sender) or sender[1:].split(":")[0]
+
+
+def news_items(messages: list[ChatMessage], names: dict[str, str], hotline: str,
+               tenant_posts: set[str] = frozenset()) -> list[NewsItem]:
+    """The room's messages as the call reads them: her own posts and the hotline's recordings left out.
+
+    The hotline's recordings are attachments of the text posted before them: said once, as text.
+    """
+    return [NewsItem(display_name(m.sender, names), m.body, m.msgtype, _at(m), from_hotline=m.sender == hotline,
+                     answer_to_caller=m.reply_to in tenant_posts and m.sender != hotline)
+            for m in messages
+            if m.event_id not in tenant_posts and not (m.sender == hotline and m.msgtype in MEDIA)]
 
 
 def news_sentences(messages: list[ChatMessage], names: dict[str, str], now: datetime, zone: str,
@@ -70,33 +71,70 @@ def news_sentences(messages: list[ChatMessage], names: dict[str, str], now: date
     messages: the room's messages, oldest first; names: display names by user id; tenant_posts: the
     event ids of what the hotline posted for this tenant.
     """
-    since = now - timedelta(days=settings.days)
-    # The hotline's own recordings are attachments of the text posted before them: said once, as text.
-    recent = [m for m in messages if _at(m) >= since and m.event_id not in tenant_posts
-              and not (m.sender == hotline and m.msgtype in MEDIA)]
-    answers = [m for m in recent if m.reply_to in tenant_posts and m.sender != hotline]
-    others = [m for m in recent if m not in answers][-settings.messages:]
-    sentences = [f"Eine Antwort an Sie. {_sentence(m, names, now, zone, hotline)}" for m in answers]
-    return sentences + [_sentence(m, names, now, zone, hotline) for m in others]
+    return spoken_news(news_items(messages, names, hotline, tenant_posts), now.astimezone(ZoneInfo(zone)),
+                       settings.messages, settings.days)
 
 
 def _at(message: ChatMessage) -> datetime:
     return datetime.fromtimestamp(message.timestamp_ms / 1000, timezone.utc)
 
 
-def _sentence(message: ChatMessage, names: dict[str, str], now: datetime, zone: str, hotline: str) -> str:
-    day = spoken_day(_at(message), now, zone)
-    if message.sender == hotline and BY_PHONE in message.body:
-        who, _, text = message.body.partition(BY_PHONE)
-        return f"{day} schrieb {who} am Telefon: {spoken_text(_with_body(message, text))}"
-    who = names.get(message.sender) or message.sender[1:].split(":")[0]
-    verb = "schickte" if message.msgtype in MEDIA else "schrieb"
-    return f"{day} {verb} {who}: {spoken_text(message)}"
+class HouseRooms:
+    """The worker keeps each house room's recent messages in the database (ivr.directory.housechat).
 
+    The listener joins the configured rooms (and records those it cannot use, for /healthz and the
+    console); after every /sync it hands over the batch and the rooms it has joined. A house room with
+    new messages is read again (its newest messages and members' display names). At the first batch
+    after a start (catching up after a pause) and then every REREAD_ALL every house room is read whole,
+    as far back as a flow may ask: an edit or a deleted message arrives without a new message, and a
+    deleted message must not be read out any more. A room that cannot be read is logged and skipped:
+    helpers' replies go on.
+    """
 
-def _with_body(message: ChatMessage, body: str) -> ChatMessage:
-    return ChatMessage(message.room_id, message.event_id, message.sender, body, message.msgtype,
-                       message.timestamp_ms, message.reply_to)
+    READ = 100  # messages read per room on news: the most a flow may ask for, plus answers to callers
+    REREAD_ALL = timedelta(minutes=10)  # every house room is read whole this often, for edits and deletions
+
+    def __init__(self, client: MatrixClient, sessions: Callable[[], Session], clock: Callable[[], datetime]):
+        self.client = client
+        self.sessions = sessions
+        self.clock = clock
+        self._read_all_at: datetime | None = None
+
+    def rooms(self, joined: dict[str, str]) -> dict[str, str]:
+        """Room id -> house id for every house room the listener has joined (joined: room as configured -> id)."""
+        with self.sessions() as session:
+            configured = house_rooms(session)
+        return {joined[room]: house_id for room, house_id in configured.items() if room in joined}
+
+    def after_sync(self, messages: list[ChatMessage], joined: dict[str, str]) -> int:
+        """Read the house rooms that had news (all of them now and then); the number of messages added."""
+        rooms, now = self.rooms(joined), self.clock()
+        whole = self._read_all_at is None or now - self._read_all_at >= self.REREAD_ALL
+        if whole:
+            touched, self._read_all_at = set(rooms), now
+        else:
+            touched = {m.room_id for m in messages if m.room_id in rooms}
+        added = 0
+        for room_id in sorted(touched):
+            try:
+                added += self.refresh(room_id, rooms[room_id], whole)
+            except MatrixError as exc:
+                log.warning("Matrix: house room %s cannot be read (%s); callers hear what was kept", room_id, exc)
+        return added
+
+    def refresh(self, room_id: str, house_id: str, whole: bool = False) -> int:
+        """Read one house room (whole: all the kept days, forgetting what was deleted there); the number added."""
+        now = self.clock()
+        since = now - timedelta(days=MAX_NEWS_DAYS)
+        messages = (self.client.messages(room_id, since_ms=int(since.timestamp() * 1000)) if whole
+                    else self.client.messages(room_id, limit=self.READ))
+        names = self.client.room_members(room_id)
+        with self.sessions() as session:
+            added = store_messages(session, house_id, messages, names, self.client.user_id, now)
+            if whole:
+                forget_deleted(session, room_id, {m.event_id for m in messages}, since)
+            session.commit()
+        return added
 
 
 def read_house_news(client: MatrixClient, room: str, now: datetime, zone: str, tenant_posts: set[str] = frozenset(),

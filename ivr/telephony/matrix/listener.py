@@ -31,6 +31,7 @@ from ivr.tasks.inbound import handle_sms
 from ivr.tasks.sending import record_status
 from ivr.telephony.matrix.channel import MatrixChannel
 from ivr.telephony.matrix.client import ChatMessage, MatrixError, ReadReceipt
+from ivr.telephony.matrix.house import HouseRooms
 from ivr.telephony.matrix.reach import HOMESERVER, ROOM, ROOM_CHECK_EVERY, record_value
 from ivr.telephony.matrix.state import SYNC_TOKEN, UNREADABLE, StateStore
 from ivr.telephony.ports import DeliveryReport
@@ -65,6 +66,7 @@ class MatrixListener:
         self._rooms_checked_at: datetime | None = None
         self._room_errors: dict[str, str] = {}  # configured rooms that cannot be used -> why
         self._homeserver_recorded: tuple[bool, str, datetime] | None = None
+        self.house_rooms = HouseRooms(self.client, sessions, clock)  # residents hear them by phone
 
     @property
     def helpers_room_id(self) -> str | None:
@@ -83,6 +85,7 @@ class MatrixListener:
             self.state.set(SYNC_TOKEN, batch.next_batch)
             self.record_homeserver(True, "")
             log.info("Matrix: first sync as %s; listening from now on", self.client.user_id)
+            self.house_rooms.after_sync(batch.messages, self._room_ids)
             return 0
         batch = self.client.sync(token, timeout_ms=timeout_ms)
         self.record_homeserver(True, "")
@@ -101,6 +104,7 @@ class MatrixListener:
                                                   or self.channel.direct_room(sender, create=False) == room_id):
                 self.say_unreadable(room_id)
         self.record_receipts(batch.receipts, helpers_room)
+        self.house_rooms.after_sync(batch.messages, self._room_ids)
         self.state.set(SYNC_TOKEN, batch.next_batch)
         return handled
 

@@ -1,0 +1,28 @@
+"""`hausruf check`: a house-chat node needs the Matrix chat configured, or every caller hears its `no_chat`."""
+
+from __future__ import annotations
+
+from ivr.flows.loader import expand_paths, read_flow_file
+from ivr.flows.model import HouseNewsNode
+from ivr.flows.problems import WARNING, Problem
+
+HOUSE_CHAT_KINDS = (HouseNewsNode,)
+NOT_CONFIGURED = ("node '{node}': the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER is not set), so "
+                  "every caller hears its 'no_chat'; connect the hotline to the cooperative's Matrix server "
+                  "(README, \"Helpers in the cooperative's Matrix chat\"), give houses a 'chat_room' and tenants "
+                  "'house_chat: true'")
+
+
+def check_house_chat(paths: list[str], matrix_enabled: bool) -> list[Problem]:
+    """One warning per house-chat node of the clean flows when Matrix is not configured."""
+    if matrix_enabled:
+        return []
+    files, _ = expand_paths(paths)
+    problems = []
+    for path in files:
+        flow, _ = read_flow_file(path)
+        for node in (flow.nodes.values() if flow else ()):
+            if isinstance(node, HOUSE_CHAT_KINDS):
+                problems.append(Problem(node.where.path, node.where.line, NOT_CONFIGURED.format(node=node.id),
+                                        WARNING))
+    return sorted(problems)
