@@ -47,10 +47,11 @@ def check_command(paths: tuple[str, ...]) -> None:
     from ivr.flows.housechat import check_house_chat
     from ivr.telephony.matrix.settings import MatrixSettings  # a declaration of settings, no client library
 
-    problems = sorted(problems + check_house_chat(shown_paths, Settings.from_env().group(MatrixSettings).enabled))
+    chat_notes = check_house_chat(shown_paths, Settings.from_env().group(MatrixSettings).enabled)
     from speech.flowtexts import check_recording_folders  # human recordings of prompts, by node and prompt
 
     recording_problems, notes = check_recording_folders(shown_paths)
+    notes = chat_notes + notes
     problems = sorted(problems + recording_problems)
     for problem in problems:
         click.echo(str(problem))

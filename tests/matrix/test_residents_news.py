@@ -140,12 +140,12 @@ def test_bad_fields_are_reported_with_file_and_line(node, expected):
     assert [str(p) for p in problems if p.severity == "error"] == expected
 
 
-def test_check_says_what_is_missing_when_matrix_is_not_configured(tmp_path, monkeypatch):
+def test_check_notes_what_is_missing_when_matrix_is_not_configured(tmp_path, monkeypatch):
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "haus.yaml").write_text(FLOW, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert [str(p) for p in check_house_chat(["flows"], matrix_enabled=False)] == [
-        "flows/haus.yaml:9: warning: node 'news': the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER is "
+    assert check_house_chat(["flows"], matrix_enabled=False) == [
+        "flows/haus.yaml:9: note: node 'news': the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER is "
         "not set), so every caller hears its 'no_chat'; connect the hotline to the cooperative's Matrix server "
         "(README, \"Helpers in the cooperative's Matrix chat\"), give houses a 'chat_room' and tenants "
         "'house_chat: true'"]
