@@ -94,6 +94,10 @@ class Jobs:
                             "(/healthz counts them); they go out once the worker restarts with both")
                 self._said_held = True
             return SendReport(held=True)
+        if "sms" not in getattr(self.channel, "channels", ("sms",)) and not self._said_held:
+            log.warning("SMS (helpers without a Matrix ID, staff) are held in the outbox until TWILIO_ACCOUNT_SID and "
+                        "TWILIO_AUTH_TOKEN are set (/healthz counts them); Matrix messages go out")
+            self._said_held = True
         with self.sessions() as session:
             report = send_due(session, self.channel, now or utcnow(), self.config)
         if report.sent or report.failed or report.retried or report.recovered:

@@ -55,10 +55,14 @@ def send_due(session: Session, channel: MessagingChannel, now: datetime, config:
              limit: int = 100) -> SendReport:
     """Send every due row (queued, or left in "sending" past its lease); commits per row."""
     report = SendReport()
+    # A channel that sends only some kinds of rows names them (the router: Matrix without Twilio
+    # sends no SMS); the others are held in the outbox, untouched, until it can.
+    kinds = getattr(channel, "channels", None)
     due = session.scalars(select(SmsMessage.id).where(
         SmsMessage.direction == "outbound",
         SmsMessage.status.in_(("queued", "sending")),
         or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= now),
+        *([SmsMessage.channel.in_(kinds)] if kinds is not None else []),
     ).order_by(SmsMessage.id).limit(limit)).all()
     session.commit()
     for message_id in due:

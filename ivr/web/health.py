@@ -148,7 +148,8 @@ def _read_facts(app: Flask, now: datetime) -> DatabaseFacts:
         session.execute(text("SELECT 1"))
         facts.worker_ran_at = session.scalar(select(func.max(WorkerHeartbeat.ran_at)))
         outbound = (SmsMessage.direction == "outbound")
-        facts.held_sms = session.scalar(select(func.count()).where(outbound, SmsMessage.status == "queued")) or 0
+        facts.held_sms = session.scalar(select(func.count()).where(outbound, SmsMessage.status == "queued",
+                                                                   SmsMessage.channel == "sms")) or 0
         facts.stuck_sms = session.scalar(select(func.count()).where(
             outbound, SmsMessage.status.in_(("queued", "sending")),
             SmsMessage.created_at < now - timedelta(minutes=STUCK_SMS_MINUTES))) or 0

@@ -160,3 +160,71 @@ def test_hausruf_matrix_check_signs_in_and_joins_the_rooms(synapse, hotline_acco
     assert result.exit_code == 1
     assert result.output.splitlines()[2].startswith("helpers' room: #nirgends:talblick.test cannot be joined (")
     assert result.output.splitlines()[2].endswith(f"invite {hotline_account.user_id} to it")
+
+
+class Crash(BaseException):
+    """The worker dies here (not an error anything catches)."""
+
+
+def test_a_crash_between_creating_a_direct_room_and_recording_it_leaves_no_second_room(synapse, matrix_client):
+    lena, otto = synapse.register("lena"), synapse.register("otto")
+    MatrixChannel(matrix_client).send(otto.user_id, "Aufgabe #19", "offer:19:1")  # another helper's room, recorded
+    dying = MatrixClient(matrix_client.settings)
+    made = []
+    create = dying.create_direct_room
+    dying.create_direct_room = lambda user_id, name=None: made.append(create(user_id, name)) or made[-1]
+
+    def die(rooms):
+        raise Crash()
+
+    dying.set_direct_rooms = die  # the homeserver made the room; m.direct never heard of it
+    try:
+        with pytest.raises(Crash):
+            MatrixChannel(dying).send(lena.user_id, "Aufgabe #20", "offer:20:1")
+    finally:
+        dying.close()
+    assert lena.user_id not in matrix_client.direct_rooms() and len(made) == 1
+
+    # The restarted worker sends the same outbox row: into that room, now recorded, and no other.
+    channel = MatrixChannel(matrix_client)
+    channel.send(lena.user_id, "Aufgabe #20", "offer:20:1")
+    assert channel.direct_room(lena.user_id, create=False) == made[0]
+    assert matrix_client.direct_rooms()[lena.user_id] == made[0:1]
+    invites = synapse.api(lena, "GET", "/sync", params={"timeout": 0})["rooms"]["invite"]
+    assert list(invites) == made[0:1]
+    synapse.api(lena, "POST", f"/join/{made[0]}", json={})
+    assert [e["content"]["body"] for e in joined_messages(synapse, lena, made[0])] == ["Aufgabe #20"]
+    assert len(synapse.api(lena, "GET", "/joined_rooms")["joined_rooms"]) == 1
+
+
+def test_with_matrix_and_no_twilio_sms_rows_are_held_and_matrix_rows_go_out(synapse, matrix_client, web_app,
+                                                                            worker_sessions):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from ivr.db.models import SmsMessage
+    from ivr.tasks.config import TaskConfig
+    from ivr.tasks.outbox import queue_sms
+    from ivr.tasks.sending import send_due
+    from ivr.web.health import health
+
+    helper = synapse.register("mara")
+    now = datetime.now(timezone.utc)
+    router = ChannelRouter(None, MatrixChannel(matrix_client))
+    with worker_sessions() as session:
+        queue_sms(session, "+493023125201", "Hausruf #21: Frau Becker bittet um Rückruf", "offer:21:1", now)
+        queue_sms(session, helper.user_id, "Hausruf #21: Frau Becker bittet um Rückruf", "offer:21:2", now)
+        session.commit()
+        for _ in range(2):  # a second pass holds it again, without touching it
+            report = send_due(session, router, now, TaskConfig())
+        rows = {row.channel: row for row in session.scalars(select(SmsMessage))}
+        assert (report.sent, report.failed, report.retried) == (0, 0, 0)
+        assert (rows["sms"].status, rows["sms"].attempts, rows["sms"].last_error_code) == ("queued", 0, None)
+        assert rows["matrix"].status == "sent" and rows["matrix"].provider_message_id.startswith("$")
+        queue_sms(session, helper.user_id, "Erinnerung #21", "reminder:21:2", now)  # waits for the next pass
+        session.commit()
+    # /healthz counts the held SMS, not a Matrix message waiting for its pass, as when nothing can be sent.
+    with web_app.app_context():
+        problems = health(web_app).problems
+    assert "1 SMS held in the outbox until TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set" in problems

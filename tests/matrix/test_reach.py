@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from ivr.db import engine_of, make_engine, session_factory
+from ivr.db import engine_of
 from ivr.db.models import House, MatrixState, WorkerHeartbeat
 from ivr.tasks.config import TaskConfig
 from ivr.telephony.matrix.channel import MatrixChannel
@@ -22,7 +22,7 @@ from ivr.telephony.matrix.listener import MatrixListener
 from ivr.telephony.matrix.reach import HOMESERVER, STALE
 from ivr.telephony.matrix.settings import MatrixSettings
 from ivr.web.health import health
-from tests.console.conftest import STAFF, login, make_app, seed  # noqa: F401  (seed: a fixture)
+from tests.console.conftest import STAFF, login
 from tests.support.server import free_port
 
 
@@ -41,25 +41,16 @@ def rooms(synapse, jonas, hotline_account):
 
 
 @pytest.fixture
-def app(tmp_path, seed, synapse, hotline_account, rooms, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("HAUSRUF_MATRIX_HOMESERVER", synapse.url)
-    monkeypatch.setenv("HAUSRUF_MATRIX_USER", hotline_account.user_id)
-    monkeypatch.setenv("HAUSRUF_MATRIX_ACCESS_TOKEN", hotline_account.access_token)
-    monkeypatch.setenv("HAUSRUF_MATRIX_HELPERS_ROOM", rooms[0])
-    app = make_app(tmp_path, seed)
-    with engine_of(app).begin() as connection:  # only the Lindenhof has a room on this server
-        connection.execute(update(House).values(chat_room=""))
-        connection.execute(update(House).where(House.id == "lindenhof").values(chat_room=rooms[1]))
-    yield app
-    engine_of(app).dispose()
+def helpers_room_setting(rooms):
+    return rooms[0]
 
 
 @pytest.fixture
-def worker_sessions(app):
-    """The worker's own connection to the same database."""
-    engine = make_engine(app.config["HAUSRUF"].database_url)
-    yield session_factory(engine)
-    engine.dispose()
+def app(web_app, rooms):
+    """The helpers' room set, and the Lindenhof's chat room (the only one on this server) the one not joined."""
+    with engine_of(web_app).begin() as connection:
+        connection.execute(update(House).where(House.id == "lindenhof").values(chat_room=rooms[1]))
+    return web_app
 
 
 def listener_for(settings: MatrixSettings, sessions, helpers_room: str) -> MatrixListener:

@@ -79,7 +79,8 @@ class MatrixChannel:
         return self._joined[address]
 
     def direct_room(self, user_id: str, create: bool = True) -> str | None:
-        """The direct room with a helper: from our m.direct account data, else a new one recorded there.
+        """The direct room with a helper: from our m.direct account data, else one we made for them
+        before a crash (client.find_direct_room), else a new one; recorded there.
 
         Kept on the homeserver (where Element keeps it too), not in our database: send() runs while
         the outbox holds a database transaction, and a second one would wait for it on SQLite.
@@ -93,11 +94,16 @@ class MatrixChannel:
                 return self._direct[user_id]
             if not create:
                 return None
-            room_id = self.client.create_direct_room(user_id, name="Hausruf")
+            # Created, but a crash came before m.direct recorded it: that room, not a second one.
+            room_id = self.client.find_direct_room(user_id)
+            if room_id is None:
+                room_id = self.client.create_direct_room(user_id, name="Hausruf")
+                log.info("created the direct room %s with a helper", room_id)
+            else:
+                log.info("found the direct room %s with a helper, not yet in m.direct; recording it", room_id)
             rooms.setdefault(user_id, []).append(room_id)
             self.client.set_direct_rooms(rooms)
             self._direct[user_id] = room_id
-            log.info("created the direct room %s with a helper", room_id)
             return room_id
 
 
@@ -115,6 +121,8 @@ class ChannelRouter:
         self.matrix = matrix
         self.name = sms.name if sms is not None else NAME
         self.sender = sms.sender if sms is not None else (matrix.sender if matrix else "")
+        # The outbox rows' channels this router can send (ivr.tasks.sending.send_due holds the others).
+        self.channels = tuple(kind for kind, channel in (("sms", sms), (NAME, matrix)) if channel is not None)
 
     def _for(self, to: str) -> MessagingChannel:
         channel = self.matrix if is_matrix_address(to) else self.sms

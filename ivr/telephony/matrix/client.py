@@ -40,6 +40,11 @@ from ivr.telephony.matrix.settings import MatrixSettings
 
 log = logging.getLogger("hausruf.matrix")
 
+# A state event in each direct room the hotline creates, naming the helper it is for (a namespaced
+# custom event type, Client-Server API "Types of room events"): how a room made just before a crash
+# is found again instead of made twice.
+DIRECT_MARKER = "org.hausruf.direct"
+
 
 class MatrixError(Exception):
     """A request failed. permanent: the server refused (retrying cannot help); status: its HTTP status."""
@@ -66,15 +71,27 @@ class ChatMessage:
 
 
 @dataclass(frozen=True)
+class ReadReceipt:
+    """Someone's m.read receipt: user_id has read event_id and everything before it in the room."""
+
+    room_id: str
+    event_id: str
+    user_id: str
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
 class SyncBatch:
     """What one /sync brought: the token to resume from, new messages (oldest first), rooms we are invited to,
-    (room id, sender) of end-to-end encrypted messages we cannot read, and rooms we left or were kicked from."""
+    (room id, sender) of end-to-end encrypted messages we cannot read, rooms we left or were kicked from,
+    and read receipts."""
 
     next_batch: str
     messages: list[ChatMessage]
     invites: list[str]
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    receipts: list[ReadReceipt] = field(default_factory=list)
 
 
 def message_from_event(room_id: str, event: dict[str, Any]) -> ChatMessage | None:
@@ -253,13 +270,38 @@ class MatrixClient:
         return self._check(self._call(self._nio.join(room)), JoinResponse, f"joining {room}").room_id
 
     def create_direct_room(self, user_id: str, name: str | None = None) -> str:
-        """A new private room of just us and user_id, marked direct, whose history the invitee can read."""
+        """A new private room of just us and user_id, marked direct, whose history the invitee can read.
+
+        It carries a DIRECT_MARKER state event naming user_id from its first moment, so that
+        find_direct_room() finds it even when recording it in m.direct never happened (a crash).
+        """
         self.sign_in()
         # trusted_private_chat: invite-only, history visible to members since they were invited, and
         # the invitee gets our power level (Client-Server API, "POST /createRoom", presets).
+        marker = {"type": DIRECT_MARKER, "state_key": "", "content": {"user_id": user_id}}
         created = self._call(self._nio.room_create(is_direct=True, invite=[user_id], name=name,
-                                                   preset=RoomPreset.trusted_private_chat, federate=True))
+                                                   preset=RoomPreset.trusted_private_chat, federate=True,
+                                                   initial_state=[marker]))
         return self._check(created, RoomCreateResponse, f"creating a direct room with {user_id}").room_id
+
+    def find_direct_room(self, user_id: str) -> str | None:
+        """A room we are in that we created as the direct room with user_id (its marker), who is still in it.
+
+        One request per room we are in: asked only before creating a direct room, which is rare.
+        """
+        from nio.responses import JoinedRoomsResponse, RoomGetStateEventResponse
+
+        self.sign_in()
+        joined = self._check(self._call(self._nio.joined_rooms()), JoinedRoomsResponse, "listing our rooms").rooms
+        for room_id in joined:
+            marker = self._call(self._nio.room_get_state_event(room_id, DIRECT_MARKER))
+            if not isinstance(marker, RoomGetStateEventResponse) or marker.content.get("user_id") != user_id:
+                continue
+            member = self._call(self._nio.room_get_state_event(room_id, "m.room.member", user_id))
+            if isinstance(member, RoomGetStateEventResponse) and member.content.get("membership") in ("invite",
+                                                                                                     "join"):
+                return room_id
+        return None
 
     def direct_rooms(self) -> dict[str, list[str]]:
         """Our m.direct account data: each user's direct rooms with us (empty when never set)."""
@@ -359,8 +401,13 @@ class MatrixClient:
         self._synced_once = True
         response = self._check(response, SyncResponse, "sync")
         self._call(self._keep_keys())
-        messages, unreadable = [], []
+        messages, unreadable, receipts = [], [], []
         for room_id, joined in response.rooms.join.items():
+            for event in joined.ephemeral:
+                # m.receipt (Client-Server API, "Receipts"); m.read.private never reaches other users.
+                receipts += [ReadReceipt(room_id, r.event_id, r.user_id, r.timestamp)
+                             for r in getattr(event, "receipts", None) or ()
+                             if getattr(r.receipt_type, "value", r.receipt_type) == "m.read"]
             for event in joined.timeline.events:
                 source = getattr(event, "source", {}) or {}
                 message = message_from_event(room_id, source)
@@ -370,7 +417,7 @@ class MatrixClient:
                     unreadable.append((room_id, source.get("sender", "")))
         messages.sort(key=lambda m: m.timestamp_ms)
         return SyncBatch(response.next_batch, messages, list(response.rooms.invite), unreadable,
-                         list(response.rooms.leave))
+                         list(response.rooms.leave), receipts)
 
     def may_post(self, room_id: str) -> bool:
         """Whether our power level lets us post messages there (m.room.power_levels; none: everyone may)."""

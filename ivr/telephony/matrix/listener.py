@@ -11,7 +11,8 @@ and those in the helpers' group room (HAUSRUF_MATRIX_HELPERS_ROOM), from anyone 
 
 It also records what it can reach (reach.py), for /healthz and the console: the homeserver after every
 sync, and each configured room every few minutes or at once when the hotline left or was kicked from one.
-A room that cannot be joined does not stop the sync: the helpers' direct rooms still work.
+A room that cannot be joined does not stop the sync: the helpers' direct rooms still work. Read
+receipts (m.read) of helpers mark the hotline's messages they have seen as delivered.
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.db.models import House, SmsMessage
 from ivr.tasks.config import TaskConfig
 from ivr.tasks.inbound import handle_sms
+from ivr.tasks.sending import record_status
 from ivr.telephony.matrix.channel import MatrixChannel
-from ivr.telephony.matrix.client import ChatMessage, MatrixError
+from ivr.telephony.matrix.client import ChatMessage, MatrixError, ReadReceipt
 from ivr.telephony.matrix.house import HouseRooms
 from ivr.telephony.matrix.reach import HOMESERVER, ROOM, ROOM_CHECK_EVERY, record_value
 from ivr.telephony.matrix.state import SYNC_TOKEN, UNREADABLE, StateStore
+from ivr.telephony.ports import DeliveryReport
 
 log = logging.getLogger("hausruf.matrix")
 
@@ -39,6 +44,10 @@ HOMESERVER_RECORD_EVERY = 60.0  # seconds: an unchanged "the homeserver answers"
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 class MatrixListener:
@@ -94,16 +103,45 @@ class MatrixListener:
             if sender != self.client.user_id and (room_id == helpers_room
                                                   or self.channel.direct_room(sender, create=False) == room_id):
                 self.say_unreadable(room_id)
+        self.record_receipts(batch.receipts, helpers_room)
         self.house_rooms.after_sync(batch.messages, self._room_ids)
         self.state.set(SYNC_TOKEN, batch.next_batch)
         return handled
 
+    def record_receipts(self, receipts: list[ReadReceipt], helpers_room: str | None) -> int:
+        """Our messages a helper has read count as delivered, as Twilio's "read" does for an SMS; how many.
+
+        A receipt marks one event and everything before it: our row with that event id and our earlier
+        ones to the same address, or (a receipt on the helper's own reply) ours sent before it was read.
+        In the helpers' room anyone's receipt counts: someone there has seen it.
+        """
+        delivered = 0
+        for receipt in receipts:
+            if receipt.user_id == self.client.user_id:
+                continue
+            if receipt.room_id == helpers_room:
+                address = self.config.helpers_room
+            elif self.channel.direct_room(receipt.user_id, create=False) == receipt.room_id:
+                address = receipt.user_id
+            else:
+                continue
+            with self.sessions() as session:
+                unread = list(session.scalars(select(SmsMessage).where(
+                    SmsMessage.direction == "outbound", SmsMessage.channel == "matrix",
+                    SmsMessage.to_number == address, SmsMessage.status == "sent").order_by(SmsMessage.id)))
+                marked = next((row for row in unread if row.provider_message_id == receipt.event_id), None)
+                read_at = datetime.fromtimestamp(receipt.timestamp_ms / 1000, timezone.utc)
+                read = ([row for row in unread if row.id <= marked.id] if marked is not None else
+                        [row for row in unread if row.sent_at is not None and _utc(row.sent_at) <= read_at])
+                for row in read:
+                    record_status(session, DeliveryReport(row.provider_message_id, "delivered", outbox_id=row.id),
+                                  self.clock(), self.config)
+                session.commit()
+            delivered += len(read)
+        return delivered
+
     def configured_rooms(self) -> list[str]:
         """The helpers' room and every house's chat room, as configured (alias or id)."""
-        from sqlalchemy import select
-
-        from ivr.db.models import House
-
         with self.sessions() as session:
             houses = list(session.scalars(select(House.chat_room).where(House.chat_room != "").order_by(House.id)))
         return list(dict.fromkeys(([self.config.helpers_room] if self.config.helpers_room else []) + houses))
