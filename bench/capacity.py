@@ -101,6 +101,7 @@ class Caller:
     def __init__(self, sim: CallSimulator, updates: Updates, words: dict, stop_at: float, rng):
         self.sim, self.updates, self.words, self.stop_at, self.rng = sim, updates, words, stop_at, rng
         self.webhooks: list[float] = []
+        self.slowest: list[tuple[float, str]] = []  # (ms, which webhook), to say which one is slow
         self.decisions: list[float] = []
         self.failures: list[str] = []
 
@@ -108,6 +109,7 @@ class Caller:
         began = time.perf_counter()
         reply = self.sim.post(path, form)
         self.webhooks.append((time.perf_counter() - began) * 1000)
+        self.slowest.append((self.webhooks[-1], path.split("?")[0]))
         if not twiml:  # the status callback answers 204, nothing to follow
             assert reply.status < 300, f"{path} answered {reply.status}"
             return reply
@@ -124,6 +126,7 @@ class Caller:
         began = time.perf_counter()
         call = self.sim.call(CALLER)  # the incoming-call webhook
         self.webhooks.append((time.perf_counter() - began) * 1000)
+        self.slowest.append((self.webhooks[-1], "/twilio/voice"))
         for menu, word in enumerate(WORDS):
             stream = call.twiml.find(".//Start/Stream")  # the answer also holds <Stop><Stream> of the last menu
             if stream is None:
@@ -205,7 +208,8 @@ def run_level(server: ServerProcess, updates: Updates, words: dict, count: int, 
             "decision p50": float(np.median(decisions)) if decisions else float("nan"),
             "decision p99": p99(decisions), "webhooks": len(webhooks), "webhook p99": p99(webhooks),
             "failures": len(failures), "server cores": (sum(cpu_seconds(p) for p in pids) - cpu_before) / wall,
-            "PSS MB": server_pss_mb(server.process.pid), "first failure": failures[0] if failures else ""}
+            "PSS MB": server_pss_mb(server.process.pid), "first failure": failures[0] if failures else "",
+            "slowest": sorted((w for c in callers for w in c.slowest), reverse=True)[:3]}
 
 
 def main() -> None:
@@ -254,6 +258,8 @@ def main() -> None:
                       f"{f['server cores']:.2f} | {f['PSS MB']:.0f} | {'yes' if ok else 'no'} |", flush=True)
                 if f["first failure"]:
                     print(f"  first failure: {f['first failure']}")
+                if not ok:
+                    print("  slowest webhooks: " + ", ".join(f"{path} {ms:.0f} ms" for ms, path in f["slowest"]))
                 if not ok:
                     break
                 carried = f
