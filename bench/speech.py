@@ -293,7 +293,10 @@ def concurrency(model, items: list[Utterance], count: int, options: dict) -> dic
     return {"own cores": (own_after - own) / wall, "other cores": (busy_after - busy - own_after + own) / wall,
             "frames": len(lags), "p99 lag": float(np.percentile(lags, 99)), "max lag": max(lags),
             "decisions": len(delays), "median ms": float(np.median(delays)) if delays else float("nan"),
-            "max ms": max(delays) if delays else float("nan")}
+            "max ms": max(delays) if delays else float("nan"),
+            # A decision for another word than the one being played (or for a word outside the menu):
+            # the caller would be sent somewhere she did not ask for.
+            "wrong or false": sum(phrase != item.word for item, phrase, ms in decisions)}
 
 
 def memory_per_stream(model, item: Utterance, count: int = 40, **options) -> float:
@@ -317,7 +320,8 @@ def concurrency_table(model, items: list[Utterance], title: str, options: dict,
                       levels=(20, 40, 60, 80, 100, 120, 140)) -> int:
     """Raise the number of streams until one level falls behind; the last level that kept up."""
     print(f"\n{title}\n\n| streams | load avg | bench cores | other cores | frames | p99 lag (s) | max lag (s) | "
-          "decisions | median ms | max ms | keeps up |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "right decisions | median ms | max ms | wrong or false | keeps up |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
     sustained = 0
     for count in levels:
         before = load()
