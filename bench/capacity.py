@@ -212,6 +212,13 @@ def run_level(server: ServerProcess, updates: Updates, words: dict, count: int, 
             "slowest": sorted((w for c in callers for w in c.slowest), reverse=True)[:3]}
 
 
+def table_row(label: str, f: dict, carried: str) -> str:
+    """One markdown row of a level's figures (see run_level)."""
+    return (f"| {label} | {f['load']:.1f} | {f['decisions']} | {f['decision p50']:.0f} | {f['decision p99']:.0f} | "
+            f"{f['webhooks']} | {f['webhook p99']:.0f} | {f['failures']} | {f['server cores']:.2f} | "
+            f"{f['PSS MB']:.0f} | {carried} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default="4,8,12,16,24,32")
@@ -246,16 +253,12 @@ def main() -> None:
                 # the first recogniser of each worker, compiled templates and statements): shown
                 # here, but not what the levels measure.
                 f = run_level(server, updates, words, args.workers, args.warm_up)
-                print(f"| warm-up ({args.workers}) | {f['load']:.1f} | {f['decisions']} | {f['decision p50']:.0f} | "
-                      f"{f['decision p99']:.0f} | {f['webhooks']} | {f['webhook p99']:.0f} | {f['failures']} | "
-                      f"{f['server cores']:.2f} | {f['PSS MB']:.0f} | (not counted) |", flush=True)
+                print(table_row(f"warm-up ({args.workers})", f, "(not counted)"), flush=True)
             for count in (int(v) for v in args.levels.split(",")):
                 f = run_level(server, updates, words, count, args.seconds)
                 ok = (f["decision p99"] <= DECISION_P99_MS and f["webhook p99"] <= WEBHOOK_P99_MS
                       and not f["failures"])
-                print(f"| {count} | {f['load']:.1f} | {f['decisions']} | {f['decision p50']:.0f} | "
-                      f"{f['decision p99']:.0f} | {f['webhooks']} | {f['webhook p99']:.0f} | {f['failures']} | "
-                      f"{f['server cores']:.2f} | {f['PSS MB']:.0f} | {'yes' if ok else 'no'} |", flush=True)
+                print(table_row(str(count), f, "yes" if ok else "no"), flush=True)
                 if f["first failure"]:
                     print(f"  first failure: {f['first failure']}")
                 if not ok:
