@@ -41,7 +41,13 @@ CONFIGS: dict[str, dict] = {
     "no fillers, N-best posterior": {"fillers": ()},
     "per-menu fillers, word confidence": {"fillers": "menu", "alternatives": 0},
     "all fillers, N-best posterior, no repeat collapse": {"collapse_repeats": False},
+    "before the line level rule (any utterance may decide)": {"line_margin_db": None},
+    "line level rule, 6 dB margin": {"line_margin_db": 6.0},
+    "line level rule, 12 dB margin": {"line_margin_db": 12.0},
 }
+# The stream's parameters as a menu's stream carries them: StreamSession ignores the audio of a stream
+# whose step differs from its handshake's.
+PARAMS = {"step": "1"}
 SWEEP = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 
 
@@ -70,7 +76,7 @@ def sweep(model, menu, items, options) -> None:
             holder["r"] = RecordingRecognizer(model, menu, **options)
             return holder["r"]
 
-        EvalSession(ScriptedSocket(twilio_messages(wav_to_frames(item.path))), make).run()
+        EvalSession(ScriptedSocket(twilio_messages(wav_to_frames(item.path), params=PARAMS)), make).run()
         recorded.append((item, holder["r"].segments))
     for threshold in SWEEP:
         results = [(item, next((p for p, c in segs if c >= threshold), None)) for item, segs in recorded]
@@ -99,7 +105,7 @@ def decider(model, menu: list[str], options: dict):
     """A function from an utterance's frames to the phrase the session would act on."""
 
     def decide(audio: list[bytes]) -> str | None:
-        session = EvalSession(ScriptedSocket(twilio_messages(audio)), lambda: MenuRecognizer(model, menu, **options))
+        session = EvalSession(ScriptedSocket(twilio_messages(audio, params=PARAMS)), lambda: MenuRecognizer(model, menu, **options))
         session.run()
         return session.heard
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
+
+import numpy as np
+
 # The Korean model's conf/model.conf sets --endpoint.rule2.min-trailing-silence=0.5 and vosk 0.3.45
 # has no call to change it (vosk_recognizer_set_endpointer_delays came later), so Vosk alone needs
 # half a second of silence before a result: more than the 300 ms the issue allows for a decision.
@@ -14,6 +18,21 @@ BELOW_PEAK_DB = 25.0
 FLOOR_RISE_DB_PER_FRAME = 0.1  # the floor follows a louder room slowly (5 dB/s), speech barely moves it
 MIN_SPEECH_FRAMES = 5  # 100 ms: shorter bursts are clicks, not words
 
+# A line that is never quiet (a TV, a radio, people talking in the room) has a noise floor far under
+# its loud moments: the floor follows the TV's pauses, so every sentence on the TV is "speech" and the
+# decoder makes menu words of it. What tells the caller from the room is loudness: she speaks into the
+# phone, the TV is across the room. The line's level is kept over the last seconds (quiet frames, and
+# utterances that did not stand out, which were the room); an utterance stands out when its peak is
+# LINE_MARGIN_DB over the LINE_PERCENTILE of that level when it began. Only an utterance that stands
+# out may decide (MenuRecognizer), and its frames are left out of the line's level, so a caller's
+# "um, ..." before the word does not raise the bar for the word. On a quiet line, or under steady
+# noise, the line's loud moments are the hiss and any word stands out. Tuned on the evaluation set's
+# dev part (docs/performance.md, Speech: a line that is never quiet).
+LINE_FRAMES = 150  # 3 s of line
+LINE_PERCENTILE = 90.0  # the line's loud moments, not its pauses
+LINE_MARGIN_DB = 9.0
+MIN_LINE_FRAMES = 5  # less than 100 ms of line heard: no level to compare with, every utterance stands out
+
 # What push() says about the utterance after each 20 ms frame.
 SILENCE = "silence"  # nothing heard yet: the audio is only worth keeping as pre-roll
 SPEECH = "speech"  # a word is going on (or a pause too short to end it)
@@ -25,10 +44,16 @@ NOISE = "noise"  # a burst too short for a word, then quiet: forget it
 class EndOfSpeech:
     """Tracks the noise floor and one utterance's peak; tells where a frame falls in the utterance."""
 
-    def __init__(self, pause_frames: int = 6, end_frames: int = 10):
+    def __init__(self, pause_frames: int = 6, end_frames: int = 10, line_margin_db: float | None = LINE_MARGIN_DB):
         self.pause_frames = pause_frames  # 120 ms: a likely end, checked against the partial result
         self.end_frames = end_frames  # 200 ms: longer than the pauses inside Korean words
+        self.line_margin_db = line_margin_db  # None: every utterance stands out (no line level rule)
         self._floor: float | None = None
+        self._line: deque[float] = deque(maxlen=LINE_FRAMES)  # recent levels of the line without the caller
+        self._loud: list[float] = []  # the current utterance's speech frames
+        self._line_level: float | None = None  # the line's level when the current utterance began
+        self.stood_out = False  # whether the last utterance that ended rose clearly above the line
+        self.room_utterances = 0  # how many did not: the room (a TV), not the caller
         self.reset()
 
     def push(self, level_db: float) -> str:
@@ -39,10 +64,15 @@ class EndOfSpeech:
             self._floor += FLOOR_RISE_DB_PER_FRAME
         threshold = max(self._floor + SPEECH_ABOVE_FLOOR_DB, MIN_SPEECH_DB, self._peak - BELOW_PEAK_DB)
         if level_db > threshold:
+            if not self._speech:
+                self._line_level = float(np.percentile(self._line, LINE_PERCENTILE)) if (
+                    len(self._line) >= MIN_LINE_FRAMES) else None
+            self._loud.append(level_db)
             self._peak = max(self._peak, level_db)
             self._speech += 1
             self._quiet = 0
             return SPEECH
+        self._line.append(level_db)
         if not self._speech:
             return SILENCE
         self._quiet += 1
@@ -56,8 +86,21 @@ class EndOfSpeech:
             return END
         return PAUSE if self._quiet >= self.pause_frames else SPEECH
 
+    def stands_out(self) -> bool:
+        """True when the current utterance's peak is clearly above the line's level before it (or no rule)."""
+        if self.line_margin_db is None or self._line_level is None:
+            return True
+        return self._peak >= self._line_level + self.line_margin_db
+
     def reset(self) -> None:
-        """Forget the current utterance (the noise floor stays)."""
+        """End the current utterance: note whether it stood out; if not, it was the room, part of the line."""
+        if self._loud:
+            self.stood_out = self.stands_out()
+            if not self.stood_out:
+                self.room_utterances += 1
+                self._line.extend(self._loud)
+        self._loud = []
+        self._line_level = None
         self._speech = 0
         self._quiet = 0
         self._peak = 0.0

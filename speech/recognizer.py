@@ -12,7 +12,7 @@ import soxr
 import vosk
 
 from speech.audio import FRAME_MS, TELEPHONE_RATE, mulaw_level_db, mulaw_to_pcm
-from speech.endpoint import END, NOISE, PAUSE, SILENCE, EndOfSpeech
+from speech.endpoint import END, LINE_MARGIN_DB, NOISE, PAUSE, SILENCE, EndOfSpeech
 from speech.fillers import menu_fillers, model_fillers
 from speech.models import (
     MissingModelError,
@@ -54,7 +54,8 @@ class MenuRecognizer:
 
     fillers: "all" (spread over the model's syllables), "menu" (without those that sound like a menu
     word) or an explicit tuple; min_posterior: the N-best share a choice needs (with alternatives=0,
-    the lowest word confidence instead); free_text: the model ignores grammars, match its transcript.
+    the lowest word confidence instead); free_text: the model ignores grammars, match its transcript;
+    line_margin_db: how far over the line's recent level an utterance must rise to decide (None: no such rule).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class MenuRecognizer:
         end_silence_ms: int | None = 200,
         pause_ms: int | None = 120,
         preroll_ms: int | None = 500,
+        line_margin_db: float | None = LINE_MARGIN_DB,
     ):
         self.min_posterior = min_posterior
         self.collapse_repeats = collapse_repeats
@@ -110,7 +112,8 @@ class MenuRecognizer:
         )
         self._endpoint = None
         if end_silence_ms:
-            self._endpoint = EndOfSpeech((pause_ms or end_silence_ms) // FRAME_MS, end_silence_ms // FRAME_MS)
+            self._endpoint = EndOfSpeech((pause_ms or end_silence_ms) // FRAME_MS, end_silence_ms // FRAME_MS,
+                                         line_margin_db)
         self._finalise_on_pause = bool(pause_ms)
         # Vosk's cost per second is the same for silence and speech (its network runs on every frame),
         # and a caller listens to the prompt for seconds before answering. Until the endpoint hears
@@ -139,14 +142,14 @@ class MenuRecognizer:
         if self._recognizer.AcceptWaveform(audio):  # True: Vosk's own endpoint, result is final
             if self._endpoint is not None:
                 self._endpoint.reset()
-            return self._decide(self._recognizer.Result())
+            return self._heard(self._recognizer.Result())
         if state == NOISE and self._preroll is not None:
             self._recognizer.Reset()  # a click: drop it and go back to waiting for speech
         elif state == END or (state == PAUSE and self._finalise_on_pause and self._partial_is_one_phrase()):
             if state == PAUSE:
                 self._endpoint.reset()
             # FinalResult finalises the utterance and the recogniser starts a fresh one on the next frame.
-            return self._decide(self._recognizer.FinalResult())
+            return self._heard(self._recognizer.FinalResult())
         return None
 
     def _partial_is_one_phrase(self) -> bool:
@@ -158,7 +161,15 @@ class MenuRecognizer:
         if self._resampler is not None:
             tail = self._resampler.resample_chunk(mulaw_to_pcm(b""), last=True)
             self._recognizer.AcceptWaveform(tail.tobytes())
-        return self._decide(self._recognizer.FinalResult())
+        if self._endpoint is not None:
+            self._endpoint.reset()
+        return self._heard(self._recognizer.FinalResult())
+
+    def _heard(self, result_json: str) -> Match | None:
+        """The decision on an utterance that ended, if it stood out of the line (speech.endpoint), else None."""
+        if self._endpoint is not None and not self._endpoint.stood_out:
+            return None  # the room (a TV across it), not the caller: whatever the decoder made of it
+        return self._decide(result_json)
 
     def _choice(self, words: list[str]) -> str | None:
         """The menu phrase these decoded words are, or None (silence, fillers, <UNK>, two phrases)."""

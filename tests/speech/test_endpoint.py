@@ -47,3 +47,31 @@ def test_level_of_mulaw_frames():
     assert mulaw_level_db(pcm_to_mulaw(np.zeros(160, np.int16))) == 0.0
     tone = (10000 * np.sin(np.arange(160) / 3)).astype(np.int16)
     assert 76 < mulaw_level_db(pcm_to_mulaw(tone)) < 78  # a sine's mean square is A^2 / 2: 10 log10(5e7) = 77
+
+
+def test_on_a_line_that_is_never_quiet_only_an_utterance_clearly_above_it_stands_out():
+    # A TV across the room: sentences at 60 dB with short pauses at 40 dB, for 3 s. The floor follows
+    # the pauses, so each sentence is "speech"; but none rises above the line's own loud moments.
+    endpoint = EndOfSpeech(pause_frames=6, end_frames=10)
+    tv = ([60.0] * 20 + [40.0] * 12) * 5
+    said = states(tv, endpoint)
+    assert END in said and not endpoint.stood_out
+    # The caller speaks into the phone, 10 dB over the TV: that stands out.
+    states([72.0] * 20 + [40.0] * 10, endpoint)
+    assert endpoint.stood_out
+    # Her word was not the line: the next one at the same loudness stands out as well ("um, ... X").
+    states([40.0] * 5 + [71.0] * 20 + [40.0] * 10, endpoint)
+    assert endpoint.stood_out
+    # The TV again: not out.
+    states([61.0] * 20 + [40.0] * 10, endpoint)
+    assert not endpoint.stood_out
+
+
+def test_without_the_line_level_rule_or_a_line_heard_every_utterance_stands_out():
+    endpoint = EndOfSpeech(pause_frames=6, end_frames=10, line_margin_db=None)
+    states(([60.0] * 20 + [40.0] * 12) * 5, endpoint)
+    assert endpoint.stood_out
+    # The line's first 60 ms are already a word: nothing to compare with, so it may decide.
+    fresh = EndOfSpeech(pause_frames=6, end_frames=10)
+    states([0.0] * 3 + [60.0] * 20 + [0.0] * 10, fresh)
+    assert fresh.stood_out
