@@ -1,7 +1,8 @@
 """Speech benchmark: real-time factor, decision latency, concurrent streams, memory, accuracy.
 
 Run: flock /tmp/hausruf-bench.lock .venv/bin/python bench/speech.py   (about 5 minutes on 2 cores)
-     .venv/bin/python bench/speech.py --never-quiet   (streams per core with a TV on the line all along)
+     .venv/bin/python bench/speech.py --never-quiet [--levels 10,20,30] [--before]
+         (streams per core with a TV on the line all along; --before: also without the line level rule)
 Targets (issue 6): RTF <= 0.05 for grammar decoding, a decision within 300 ms after the caller
 stops speaking, >= 20 concurrent real-time streams per core, < 10 MB per additional stream.
 

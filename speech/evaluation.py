@@ -10,6 +10,7 @@ call runs, and whatever that session would redirect the call to is the decision.
 from __future__ import annotations
 
 import base64
+import ctypes
 import csv
 import json
 from collections import Counter
@@ -63,6 +64,17 @@ def read_labels(folder: str | Path) -> list[Labelled]:
     if not rows:
         raise LabelsError(f"{labels}: no rows below the header")
     return rows
+
+
+def repeatable_decoding(seed: int = 16) -> None:
+    """Make the next decoding repeatable: Vosk dithers its input with noise from the C library's rand().
+
+    The Korean model's mfcc.conf leaves Kaldi's --dither at 1.0, so the same audio decodes a little
+    differently each time (a posterior of 1.0 in one run, 0.7 in the next). Seeding rand() before each
+    utterance makes every utterance decode the same whatever was decoded before it, so two rules
+    compared on a set differ by the rules, not by chance.
+    """
+    ctypes.CDLL(None).srand(seed)
 
 
 def twilio_messages(audio: list[bytes], call_sid: str = "CA" + "0" * 32, params: dict | None = None) -> list[str]:

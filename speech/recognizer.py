@@ -55,7 +55,8 @@ class MenuRecognizer:
     fillers: "all" (spread over the model's syllables), "menu" (without those that sound like a menu
     word) or an explicit tuple; min_posterior: the N-best share a choice needs (with alternatives=0,
     the lowest word confidence instead); free_text: the model ignores grammars, match its transcript;
-    line_margin_db: how far over the line's recent level an utterance must rise to decide (None: no such rule).
+    line_margin_db: how far over the line's recent level an utterance must rise to decide (None: no such rule);
+    decode_room: decode utterances that do not rise above the line too (they still cannot decide).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class MenuRecognizer:
         pause_ms: int | None = 120,
         preroll_ms: int | None = 500,
         line_margin_db: float | None = LINE_MARGIN_DB,
+        decode_room: bool = False,
     ):
         self.min_posterior = min_posterior
         self.collapse_repeats = collapse_repeats
@@ -120,7 +122,10 @@ class MenuRecognizer:
         # speech we keep only the last `preroll_ms` of audio and hand it to Vosk with the first loud frame,
         # so the decoder still sees the quiet before the word and the soft start of it. Measured on the
         # bench corpus: 500 ms decides as well as decoding everything (300 ms: one more miss).
+        # On a line that is never quiet the same holds for the room's sounds: an utterance is decoded from
+        # the frame it rises above the line (with the 500 ms before it), so a TV costs no decoding.
         self._preroll = deque(maxlen=preroll_ms // FRAME_MS) if preroll_ms and self._endpoint else None
+        self._decode_room = decode_room
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -132,7 +137,9 @@ class MenuRecognizer:
         state = self._endpoint.push(mulaw_level_db(frame)) if self._endpoint is not None else None
         samples = mulaw_to_pcm(frame)
         pcm = samples if self._resampler is None else self._resampler.resample_chunk(samples)
-        if state == SILENCE and self._preroll is not None:
+        if self._preroll is not None and (state == SILENCE or not (self._decode_room or self._endpoint.out_of_line())):
+            # Quiet, or the room (a TV) no louder than the line has been: nothing the caller said yet,
+            # and nothing that could decide (speech.endpoint), so the decoder need not hear it either.
             self._preroll.append(pcm.tobytes())
             return None
         audio = pcm.tobytes()

@@ -9,6 +9,7 @@ import pytest
 import vosk
 
 from speech.audio import TELEPHONE_RATE, frames, pcm_to_mulaw
+from speech.evaluation import repeatable_decoding
 from speech.fillers import menu_fillers, model_fillers, sounds_like
 from speech.recognizer import MenuRecognizer
 from speech.simulate import recognize_frames, synthesize_pcm, tv_pcm
@@ -93,13 +94,25 @@ def test_a_line_with_only_a_tv_on_decides_nothing(korean_model):
     # makes menu words of them (this stretch came out as 라면 with posterior 1.0 before the rule). None
     # of them rises above the line's own loud moments, so none may decide.
     recognizer = MenuRecognizer(korean_model, MENU)
+    decoded = []
+    accept = recognizer._recognizer.AcceptWaveform
+    recognizer._recognizer.AcceptWaveform = lambda audio: decoded.append(len(audio)) or accept(audio)
     assert recognize_frames(recognizer, tv_line(6.0)) is None
     assert recognizer._endpoint.room_utterances >= 3
+    # And what cannot decide is not decoded: a TV costs the line's level, not Vosk's network.
+    assert decoded == []
 
 
-def test_a_word_said_clearly_over_the_tv_is_still_picked(korean_model):
-    for word in SPOKEN_MENU_WORDS:
-        recognizer = MenuRecognizer(korean_model, MENU)
-        match = recognize_frames(recognizer, tv_line(5.0, word))
-        assert match is not None and match.phrase == word
-        assert recognizer._endpoint.room_utterances >= 1  # the TV before the word was heard, and passed over
+def test_a_word_said_over_the_tv_is_picked_right_or_not_at_all(korean_model):
+    # The caller is 20 or 30 dB louder than the TV across the room. Measured (docs/performance.md): 4 of
+    # these 6 are picked, all right; before the rule, 3, and a TV sentence could decide before the word.
+    picked = 0
+    for over_tv_db in (20.0, 30.0):
+        for word in SPOKEN_MENU_WORDS:
+            repeatable_decoding()  # Vosk dithers with rand(): the same audio, the same decoding
+            recognizer = MenuRecognizer(korean_model, MENU)
+            match = recognize_frames(recognizer, tv_line(5.0, word, over_tv_db))
+            assert match is None or match.phrase == word, (word, over_tv_db, match)
+            picked += match is not None
+            assert recognizer._endpoint.room_utterances >= 1  # the TV before the word was heard, and passed over
+    assert picked >= 4

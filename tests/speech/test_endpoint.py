@@ -71,7 +71,15 @@ def test_without_the_line_level_rule_or_a_line_heard_every_utterance_stands_out(
     endpoint = EndOfSpeech(pause_frames=6, end_frames=10, line_margin_db=None)
     states(([60.0] * 20 + [40.0] * 12) * 5, endpoint)
     assert endpoint.stood_out
-    # The line's first 60 ms are already a word: nothing to compare with, so it may decide.
+    # A word after only 60 ms of a quiet line: nothing loud to compare with, so it may decide.
     fresh = EndOfSpeech(pause_frames=6, end_frames=10)
     states([0.0] * 3 + [60.0] * 20 + [0.0] * 10, fresh)
     assert fresh.stood_out
+
+
+def test_a_loud_line_not_yet_heard_for_half_a_second_is_the_room():
+    # A stream that begins inside the TV's pause: its next sentence is 20 dB over that pause, but the
+    # line has not been heard long enough to know the TV's level, so it does not stand out.
+    endpoint = EndOfSpeech(pause_frames=6, end_frames=10)
+    states([45.0] * 10 + [65.0] * 20 + [40.0] * 10, endpoint)
+    assert not endpoint.stood_out and endpoint.room_utterances == 1
