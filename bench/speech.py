@@ -431,7 +431,7 @@ def never_quiet() -> None:
         "--levels" in sys.argv) else (10, 20, 30, 40, 60)
     if "--before" in sys.argv:  # the rule before issue 16's line level: any utterance may decide
         concurrency_table(model, items, "before: no line level rule", {"line_margin_db": None}, levels=levels)
-    sustained = concurrency_table(model, items, "callers with a TV on (pre-roll gate open all along)", {},
+    sustained = concurrency_table(model, items, "callers with a TV on (kept: the TV is neither decoded nor decides)", {},
                                   levels=levels)
     print(f"\nnever-quiet line: {sustained} streams sustained = {sustained / CORES:.0f} per core")
 
