@@ -133,7 +133,8 @@ def decider(model, menu: list[str], options: dict):
 
     def decide(audio: list[bytes]) -> str | None:
         repeatable_decoding()  # each utterance decodes the same under every configuration
-        session = EvalSession(ScriptedSocket(twilio_messages(audio, params=PARAMS)), lambda: MenuRecognizer(model, menu, **options))
+        messages = twilio_messages(audio, params=PARAMS)
+        session = EvalSession(ScriptedSocket(messages), lambda: MenuRecognizer(model, menu, **options))
         session.run()
         return session.heard
 

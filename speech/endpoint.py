@@ -28,7 +28,7 @@ MIN_SPEECH_FRAMES = 5  # 100 ms: shorter bursts are clicks, not words
 # out may decide (MenuRecognizer), and its frames are left out of the line's level, so a caller's
 # "um, ..." before the word does not raise the bar for the word. On a quiet line, or under steady
 # noise, the line's loud moments are the hiss and any word stands out. Tuned on the evaluation set's
-# dev part (docs/performance.md, Speech: a line that is never quiet).
+# dev part (docs/performance.md, "Not deciding on the TV: the line's level").
 LINE_FRAMES = 150  # 3 s of line
 LINE_PERCENTILE = 90.0  # the line's loud moments, not its pauses
 LINE_MARGIN_DB = 9.0
