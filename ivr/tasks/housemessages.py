@@ -115,12 +115,15 @@ def transcribe_drafts(sessions, settings: Settings, models, telephony: Callable[
                 text = " ".join(transcribe_wav(path, registry.get(language)).split())[:1000]
             else:
                 error = f"no speech model for '{language}'"
-            adapter.delete_recording(recording)  # our copy is the only one now
             if text and render is not None:
                 render(text, language)
         except Exception as exc:  # noqa: BLE001 - the caller hears "not understood" and may speak again
             log.exception("house message %s could not be transcribed", row_id)
             text, error = "", str(exc)[:500]
+        try:
+            telephony(provider).delete_recording(recording)  # our copy is the only one now
+        except Exception:  # noqa: BLE001 - kept at the provider until its own retention; the log says so
+            log.exception("the recording of house message %s could not be deleted at the provider", row_id)
         with sessions() as session:
             # Only if it is still this worker's: a draft discarded meanwhile stays discarded.
             session.execute(update(HouseMessage).where(HouseMessage.id == row_id,
