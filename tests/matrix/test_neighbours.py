@@ -313,3 +313,31 @@ def test_a_hang_up_while_waiting_forgets_the_draft_and_bad_polls_are_answered_sa
     jobs = worker_jobs(korean_app.config["HAUSRUF"])
     jobs.house_messages(now=korean_app.now)  # transcribing fails (not audio); the call ended: forgotten
     assert rows(korean_app) == []
+
+
+def test_a_sip_call_polls_through_its_steps_and_hears_the_read_back(korean_app, tmp_path):
+    """The SIP line's steps (no pjsua2 here: the plans the SIP thread plays), with a recording on our server."""
+    import shutil
+
+    from ivr.app import worker_jobs
+    from ivr.calls.recordings import local_path
+    from ivr.engine import DigitsPressed
+    from ivr.telephony.sip.steps import MENU, POLL, RECORD, CallSteps
+
+    settings = korean_app.config["HAUSRUF"]
+    steps = CallSteps(korean_app, clock=lambda: korean_app.now)
+    plan = steps.start("sip-call-1", COLLINS)
+    assert plan.wait == RECORD and plan.record_seconds == 30
+    wav = local_path(settings, "sip-message")
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(wav), "장보기 안내"], check=True, timeout=30)
+    plan = steps.event("sip-call-1", RecordingFinished("sip-message", 3), plan.step, "recording")
+    assert plan.wait == POLL and plan.poll_seconds == 3 and plan.files  # "잠시만요." first: never silence
+    plan = steps.poll("sip-call-1", plan.step)
+    assert plan.wait == POLL
+    assert worker_jobs(settings).house_messages(now=korean_app.now) == 1
+    plan = steps.poll("sip-call-1", plan.step)
+    assert plan.wait == MENU and plan.ask.keys[:3] == ("1", "2", "3") and len(plan.ask.segments) >= 3
+    plan = steps.event("sip-call-1", DigitsPressed("1"), plan.step, "digits")
+    assert [status for status, _ in rows(korean_app)] == ["confirmed"]
+    shutil.rmtree(settings.recordings_dir, ignore_errors=True)
