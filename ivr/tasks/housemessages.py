@@ -134,9 +134,10 @@ def transcribe_drafts(sessions, settings: Settings, models, telephony: Callable[
     return done
 
 
-def post_confirmed(sessions, settings: Settings, poster: HouseRoomPoster, now: datetime) -> int:
+def post_confirmed(sessions, settings: Settings, poster: HouseRoomPoster, now: datetime, prompt_path=None) -> int:
     """Post every confirmed message to its house room (text, then the recording); how many were posted.
 
+    prompt_path(text, language): the read-back's audio, no longer needed once it is posted (deleted).
     The room's transaction ids make it idempotent: posting a row again after a crash between posting
     and recording gives back the same events, never a second message. No transaction is open while
     the homeserver answers.
@@ -147,13 +148,13 @@ def post_confirmed(sessions, settings: Settings, poster: HouseRoomPoster, now: d
         read_only(session)
         pending = session.execute(
             select(HouseMessage.id, HouseMessage.call_id, HouseMessage.recording_ref, HouseMessage.transcript,
-                   House.chat_room, Tenant.salutation, Tenant.first_name, Tenant.last_name)
+                   HouseMessage.language, House.chat_room, Tenant.salutation, Tenant.first_name, Tenant.last_name)
             .outerjoin(House, House.id == HouseMessage.house_id).outerjoin(Tenant, Tenant.id == HouseMessage.tenant_id)
             .where(HouseMessage.status == "confirmed", HouseMessage.attempts < MAX_POST_ATTEMPTS)
             .order_by(HouseMessage.id)).all()
         session.rollback()
     posted = 0
-    for row_id, call_id, recording, transcript, room, salutation, first, last in pending:
+    for row_id, call_id, recording, transcript, language, room, salutation, first, last in pending:
         salutation = salutation or f"{first or ''} {last or ''}".strip()
         if not room or not salutation:
             _failed(sessions, row_id, "the house has no chat room (any more), or the tenant is gone")
@@ -170,6 +171,8 @@ def post_confirmed(sessions, settings: Settings, poster: HouseRoomPoster, now: d
         with sessions() as session:
             record_posted(session, row_id, room_id, events, poster.sender, salutation, now)
             session.commit()
+        if transcript and prompt_path is not None:
+            prompt_path(transcript, language).unlink(missing_ok=True)
         posted += 1
     return posted
 

@@ -188,12 +188,13 @@ class Jobs:
     def house_messages(self, now: datetime | None = None, urls: dict[str, str] | None = None) -> int:
         """Messages to the neighbours: transcribe new drafts, post confirmed ones, forget the rest (ivr.tasks.housemessages).
 
-        Posting needs the Matrix channel; without it confirmed messages wait (a house_news or
-        house_message node tells every caller there is no chat anyway).
+        Posting needs the Matrix channel; without it confirmed messages wait in their table until it is
+        configured (`hausruf check` notes every house-chat node while it is not).
         """
         from ivr.tasks import housemessages
 
         now = now or utcnow()
+        prompt_path = lambda text, language: self.prompt_renderer.path_for(text, language)  # noqa: E731
         # The models and the prompt renderer load only when there is a draft (the sweep runs every minute).
         done = housemessages.transcribe_drafts(self.sessions, self.settings, lambda: self.speech_models,
                                                self.telephony, now, urls,
@@ -203,9 +204,8 @@ class Jobs:
         except ValueError:
             poster = None
         if poster is not None:
-            done += housemessages.post_confirmed(self.sessions, self.settings, poster, now)
-        housemessages.forget_unconfirmed(self.sessions, self.settings, self.telephony, now,
-                                         prompt_path=lambda text, language: self.prompt_renderer.path_for(text, language))
+            done += housemessages.post_confirmed(self.sessions, self.settings, poster, now, prompt_path=prompt_path)
+        housemessages.forget_unconfirmed(self.sessions, self.settings, self.telephony, now, prompt_path=prompt_path)
         return done
 
     @property
