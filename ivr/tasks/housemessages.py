@@ -41,6 +41,8 @@ MAX_POST_ATTEMPTS = 20  # about 20 minutes of sweeps; then staff see the error i
 
 def perform(session: Session, call: Call, action, context: CallContext, now: datetime) -> HouseMessage | None:
     """Write one house-message effect of a step in the step's transaction (ivr.calls.handler); no commit."""
+    if not action.recording:
+        return None
     row = session.scalar(select(HouseMessage).where(HouseMessage.call_id == call.id,
                                                     HouseMessage.recording_ref == action.recording[:500]))
     if isinstance(action, DraftHouseMessage):
@@ -79,7 +81,7 @@ def draft_event(session: Session, provider: str, call_id: str) -> MessageTranscr
 
 def transcribe_drafts(sessions, settings: Settings, models, telephony: Callable[[str], TelephonyAdapter],
                       now: datetime, urls: dict[str, str] | None = None, render=None) -> int:
-    """Transcribe every recorded draft: fetch it, decode it offline, ready it for the read-back; how many.
+    """Transcribe every recorded draft of a call still going: fetch it, decode it offline, ready it; how many.
 
     models() gives the Vosk models (loaded on first need). No transaction is open while a recording is
     fetched or decoded (a SQLite writer would block calls).
@@ -94,7 +96,7 @@ def transcribe_drafts(sessions, settings: Settings, models, telephony: Callable[
         read_only(session)
         pending = session.execute(select(HouseMessage.id, HouseMessage.recording_ref, HouseMessage.language,
                                          Call.provider).join(Call, Call.id == HouseMessage.call_id)
-                                  .where(HouseMessage.status == "recorded")).all()
+                                  .where(HouseMessage.status == "recorded", Call.status == "active")).all()
         session.rollback()
     for row_id, recording, language, provider in pending:
         with sessions() as session:  # claim it: two worker threads must not decode one message twice

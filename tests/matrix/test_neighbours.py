@@ -311,8 +311,8 @@ def test_a_hang_up_while_waiting_forgets_the_draft_and_bad_polls_are_answered_sa
     assert stale.xml.find("Redirect").text.startswith("/twilio/voice/transcribing")
     call.hang_up()
     jobs = worker_jobs(korean_app.config["HAUSRUF"])
-    jobs.house_messages(now=korean_app.now)  # transcribing fails (not audio); the call ended: forgotten
-    assert rows(korean_app) == []
+    jobs.house_messages(now=korean_app.now)  # the call ended: not transcribed, forgotten, gone at Twilio too
+    assert rows(korean_app) == [] and korean_app.standin.deleted_recordings == [RECORDING]
 
 
 def test_a_sip_call_polls_through_its_steps_and_hears_the_read_back(korean_app, tmp_path):
