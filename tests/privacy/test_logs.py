@@ -50,9 +50,9 @@ def test_server_and_worker_logs_of_a_whole_demo_call_carry_no_number(tmp_path):
     partners = demo / "partners.yaml"
     partners.write_text(partners.read_text().replace("opening_hours: Mo-Fr 08:00-18:00; Sa 08:00-14:00; PH off",
                                                      "opening_hours: 24/7", 1))
-    # ... and the first helper awake, so the offer goes to him (and fails) at any hour of the run.
+    # ... and the first helper awake (his quiet hours would send the offer straight to the second one).
     volunteers = demo / "volunteers.yaml"
-    volunteers.write_text(volunteers.read_text().replace("quiet_hours: 21:00-08:00", "quiet_hours: ''", 1))
+    volunteers.write_text(volunteers.read_text().replace("  quiet_hours: 21:00-08:00\n", "", 1))
     subprocess.run([HAUSRUF, "import", str(demo)], env=full_env, cwd=ROOT, check=True, capture_output=True)
     standin.fail(JONAS, status=400, code=21211)  # the offer to the first helper fails for good
     server = ServerProcess(env, port=port).start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def open_stream(url: str, signed: bool = True):
     return websocket.create_connection(url, header=headers, timeout=10)
 
 
-def stream_audio(ws, call, audio: list[bytes]) -> None:
+def stream_audio(ws, call, audio: list[bytes], stop: bool = True) -> None:
     """Send connected, start (with the TwiML's parameters), media frames and stop, as Twilio does."""
     params = {p.get("name"): p.get("value") for p in call.twiml.iter("Parameter")}
     ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
@@ -73,8 +74,9 @@ def stream_audio(ws, call, audio: list[bytes]) -> None:
         ws.send(json.dumps({"event": "media", "sequenceNumber": str(index + 2), "streamSid": "MZ" + "0" * 32,
                             "media": {"track": "inbound", "chunk": str(index + 1), "timestamp": str(index * 20),
                                       "payload": base64.b64encode(frame).decode()}}))
-    ws.send(json.dumps({"event": "stop", "sequenceNumber": str(len(audio) + 2), "streamSid": "MZ" + "0" * 32,
-                        "stop": {"accountSid": ACCOUNT_SID, "callSid": call.sid}}))
+    if stop:
+        ws.send(json.dumps({"event": "stop", "sequenceNumber": str(len(audio) + 2), "streamSid": "MZ" + "0" * 32,
+                            "stop": {"accountSid": ACCOUNT_SID, "callSid": call.sid}}))
 
 
 def wait_for_update(standin, call_sid: str, seconds: float = 15.0) -> dict | None:
@@ -158,3 +160,37 @@ def test_healthz_says_the_model_keeps_to_menu_grammars(server):
     # The server loaded the model before forking and checked it with a phrase outside a one-word grammar.
     report = requests.get(server.url + "/healthz", timeout=10).json()
     assert report["speech"] == {"ko": "grammar"}
+
+
+def test_a_caller_still_streaming_after_the_decision_holds_up_no_webhook(twilio, standin, server):
+    # Twilio keeps sending media until our REST update reaches it. The server ends the stream at once
+    # and must answer the next webhook meanwhile, not wait for Twilio to close the WebSocket first
+    # (gunicorn would wait on its worker's main thread: 0.6-0.9 s stalls in bench/capacity.py).
+    call = twilio.call(ERIKA)
+    ws = open_stream(call._only("Stream").get("url"))
+    done = threading.Event()
+
+    def keep_streaming():
+        try:
+            stream_audio(ws, call, SILENCE + synthesize_frames("장보기"), stop=False)
+            while not done.wait(0.02):  # the line goes on, 20 ms a frame, the stream's "stop" not yet sent
+                ws.send(json.dumps({"event": "media", "media": {"payload": base64.b64encode(SILENCE[0]).decode()}}))
+        except (websocket.WebSocketException, OSError):
+            pass  # the server closed its side after all
+
+    sender = threading.Thread(target=keep_streaming)
+    sender.start()
+    try:
+        update = wait_for_update(standin, call.sid)
+        assert update is not None, "no call update reached the REST stand-in"
+        time.sleep(0.2)  # the stream has ended on the server; the caller's side is still sending
+        began = time.monotonic()
+        call.follow(twilio.post(update["url"], call.form()))  # Twilio fetches the new TwiML
+        waited = time.monotonic() - began
+        assert sender.is_alive(), "the caller's side stopped streaming before the webhook was answered"
+    finally:
+        done.set()
+        sender.join()
+        ws.close()
+    assert call.heard[0] == "장보기."
+    assert waited < 1.0, f"the webhook waited {waited:.2f} s for a finished stream's socket"

@@ -17,10 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
+import time
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request
 from flask_sock import Sock
+from simple_websocket import ConnectionClosed
 
 from ivr.engine import menu_phrases
 from ivr.engine.actions import Ask
@@ -37,6 +40,7 @@ log = logging.getLogger("hausruf.stream")
 STREAM_NAME = "hausruf-menu"
 STREAM_PATH = "/twilio/stream"
 IDLE_SECONDS = 60  # Twilio sends a frame every 20 ms; a minute of nothing means the peer is gone
+LINGER_SECONDS = 2.0  # how long a finished stream waits for Twilio to close its side (as gunicorn would)
 
 
 def websocket_url(public_url: str) -> str:
@@ -184,3 +188,33 @@ def init_app(app: Flask) -> None:
             StreamSession(app, ws, request.args.get("call", ""), request.args.get("step", "")).run()
         except Exception:  # noqa: BLE001 - a broken stream must not disturb the call; keys still work
             log.exception("media stream failed")
+        finally:
+            close_here(ws)
+
+
+def close_here(ws) -> None:
+    """End a finished stream's WebSocket and TCP connection in the stream's own thread.
+
+    gunicorn (27) closes a finished connection on its worker's main thread, and gracefully: it sends
+    its FIN and waits up to 2 s for the peer's. Twilio keeps sending media until our REST update
+    reaches it, so that wait kept the worker from accepting any webhook meanwhile (0.6-0.9 s stalls
+    in bench/capacity.py). Waiting here costs only this stream's thread; gunicorn then finds the
+    socket closed. Hand-written because gunicorn offers no hook for it; only gunicorn needs it.
+    """
+    if ws.mode != "gunicorn":
+        return
+    try:
+        ws.close()  # the WebSocket close frame, which flask-sock would send after we return
+    except ConnectionClosed:
+        pass  # Twilio closed first
+    deadline = time.monotonic() + LINGER_SECONDS
+    try:
+        ws.sock.shutdown(socket.SHUT_WR)
+        ws.sock.settimeout(LINGER_SECONDS)
+        # Read (and drop) the media still on its way until Twilio closes; a closed socket ends it too.
+        while time.monotonic() < deadline and ws.sock.recv(4096):
+            pass
+    except OSError:
+        pass  # closed, reset, or the wait is over
+    finally:
+        ws.sock.close()
