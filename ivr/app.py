@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Subsystems that register their own routes and fill their part of the wiring.
     tasks_web.init_app(app, jobs=lambda: worker_jobs(settings))
     housing_effects.init_app(app)  # after tasks: its booker hands callbacks on to theirs
+    tasks_web.init_house_messages(app)  # after housing: messages to the neighbours, the rest handed on
     stream.init_app(app)
     prompts.init_app(app)
     wiring.telephony = webhooks.init_app(app)  # after prompts and speech: it renders with both

@@ -28,7 +28,7 @@ from ivr.db.engine import read_only
 from ivr.db.models import Call, CallEvent, TenantPhone
 from ivr.directory.phones import mask
 from ivr.engine import CallContext, CallStarted, CallState, Resume, advance
-from ivr.engine.actions import Action, BookCallback, Hangup, Outcome
+from ivr.engine.actions import HOUSE_MESSAGE_EFFECTS, Action, BookCallback, Hangup, Outcome
 from ivr.engine.events import Event
 from ivr.flows.model import Flow
 from ivr.housing.actions import HOUSING_EFFECTS
@@ -46,8 +46,9 @@ ContextBuilder = Callable[[Session, str | None, datetime, Settings], CallContext
 # at most (key, word, status, a retry). A version that moves more often than this is a loop
 # elsewhere: the webhook gives up and the caller gets the staff fallback.
 DECIDE_ATTEMPTS = 10
-# Actions written in the step's transaction by the booker (callbacks; housing counts, seekers, SMS).
-EFFECTS = (BookCallback, *HOUSING_EFFECTS)
+# Actions written in the step's transaction by the booker (callbacks; housing counts, seekers, SMS;
+# drafts of messages to the neighbours and their confirmation).
+EFFECTS = (BookCallback, *HOUSING_EFFECTS, *HOUSE_MESSAGE_EFFECTS)
 
 
 class CallChangedMeanwhile(RuntimeError):

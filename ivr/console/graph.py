@@ -12,12 +12,13 @@ import subprocess
 from dataclasses import dataclass
 
 from ivr.flows.model import (AskNode, CallbackNode, ConditionNode, ConnectNode, Flow, GotoNode, HangupNode,
-                             MatchNode, MenuNode, MessageNode, SayNode, SendDetailsNode, HouseNewsNode)
+                             MatchNode, MenuNode, MessageNode, SayNode, SendDetailsNode, HouseNewsNode,
+                             HouseMessageNode)
 
 KIND_NAMES = {SayNode: "Ansage", MenuNode: "Menü", ConnectNode: "Verbinden", CallbackNode: "Rückruf",
               MessageNode: "Nachricht", ConditionNode: "Bedingung", GotoNode: "Sprung", HangupNode: "Auflegen",
               AskNode: "Frage", MatchNode: "Wohnprojekte suchen", SendDetailsNode: "Angaben per SMS",
-              HouseNewsNode: "Neues aus dem Haus"}
+              HouseNewsNode: "Neues aus dem Haus", HouseMessageNode: "Nachricht an die Nachbarn"}
 # Nodes where the caller chooses: drawn like menus.
 CHOOSING = (MenuNode, AskNode)
 GLOBALS_NODE = "_every_menu"
@@ -83,6 +84,11 @@ def edges(flow: Flow) -> list[Edge]:
             add(node.none, "nichts passt", "option")
         elif isinstance(node, HouseNewsNode):
             add(node.next, "weiter")
+            add(node.unavailable, "kein Hauschat", "fallback")
+        elif isinstance(node, HouseMessageNode):
+            add(node.next, "gesendet")
+            add(node.cancel, "abgebrochen", "fallback")
+            add(node.no_input, "nichts gesagt", "retry")
             add(node.unavailable, "kein Hauschat", "fallback")
         elif isinstance(node, SendDetailsNode):
             add(node.next, "SMS geschickt")

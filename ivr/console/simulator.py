@@ -20,8 +20,8 @@ from ivr.db.models import Tenant
 from ivr.directory.phones import normalise
 from ivr.directory.routing import build_context
 from ivr.engine import CallState, advance
-from ivr.engine.actions import Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
-from ivr.engine.events import DIAL_OUTCOMES, CallStarted
+from ivr.engine.actions import Ask, BookCallback, Dial, Hangup, Outcome, Poll, Record, Say
+from ivr.engine.events import DIAL_OUTCOMES, CallStarted, MessageTranscribed
 from ivr.simulator.inputs import InputError, event_for_line
 from ivr.wiring import hausruf
 
@@ -156,6 +156,11 @@ def _waiting_action(waiting: str | None):
 def _step(db, call: dict, flow, context, event, shown: str | None) -> dict:
     state = CallState.from_dict(call["state"])
     new_state, actions = advance(flow, state, event, context)
+    if any(isinstance(a, Poll) for a in actions) and not new_state.finished:
+        # A message to the neighbours waits for the worker's transcript: here the typed words, at once.
+        draft = new_state.draft or ""
+        new_state, more = advance(flow, new_state, MessageTranscribed(draft, draft.removeprefix("simulated:")), context)
+        actions = actions + more
     log = list(call["log"])
     if shown:
         log.append(["caller", shown])

@@ -412,3 +412,35 @@ class HouseChatMessage(Base):
     reply_to: Mapped[str | None] = mapped_column(String(255))  # the event this one answers
     from_hotline: Mapped[bool] = mapped_column(Boolean, default=False)  # posted by the hotline for a tenant
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+HOUSE_MESSAGE_STATUSES = ("recorded", "transcribing", "ready", "failed", "discarded", "confirmed", "posted")
+
+
+class HouseMessage(Base):
+    """A tenant's spoken message to her house chat room ("Nachricht an die Nachbarn"), from recording to post.
+
+    recorded -> transcribing -> ready (or failed) -> confirmed (she pressed 1) -> posted (in the room);
+    discarded when she does not confirm it.
+    Rows that are not confirmed are deleted with their recording when she cancels or the call ends
+    (ivr.tasks.housemessages); posted ones follow the retention period.
+    """
+
+    __tablename__ = "house_messages"
+    __table_args__ = (UniqueConstraint("call_id", "recording_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    house_id: Mapped[str | None] = mapped_column(ForeignKey("houses.id", ondelete="CASCADE"))
+    recording_ref: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8), default="de")
+    status: Mapped[str] = mapped_column(String(16), default="recorded", index=True)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column()  # a worker began transcribing it
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    posted_at: Mapped[datetime | None] = mapped_column()
+    event_ids: Mapped[str] = mapped_column(String(600), default="")  # the room's events, text first
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(500), default="")

@@ -48,6 +48,42 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Poll:
+    """Wait this long (the prompt before it plays first), then ask again how far the transcript is."""
+
+    node: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class DraftHouseMessage:
+    """A recording for the house chat: keep it as a draft for the worker to transcribe (nothing is posted)."""
+
+    node: str
+    recording: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SendHouseMessage:
+    """The caller confirmed the draft of this recording: the worker posts it to her house room."""
+
+    node: str
+    recording: str
+
+
+@dataclass(frozen=True)
+class DiscardHouseMessage:
+    """The caller did not confirm the draft of this recording: it and its transcript are deleted."""
+
+    node: str
+    recording: str
+
+
+HOUSE_MESSAGE_EFFECTS = (DraftHouseMessage, SendHouseMessage, DiscardHouseMessage)
+
+
+@dataclass(frozen=True)
 class BookCallback:
     """Create a callback task for the house volunteers or for staff."""
 
@@ -73,4 +109,5 @@ class Outcome:
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-Action = Say | Ask | Dial | Record | BookCallback | Hangup | Outcome  # and ivr.housing.actions
+Action = (Say | Ask | Dial | Record | Poll | BookCallback | DraftHouseMessage | SendHouseMessage | DiscardHouseMessage
+          | Hangup | Outcome)  # and ivr.housing.actions

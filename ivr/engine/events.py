@@ -49,6 +49,17 @@ class RecordingFinished:
 
 
 @dataclass(frozen=True)
+class MessageTranscribed:
+    """The call asks how far the transcript of its recording is (a poll while it waits).
+
+    text: None while the worker is still at it; "" when nothing could be made of the recording.
+    """
+
+    recording: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
 class Resume:
     """The provider asks again what the call waits on (a late or doubled webhook): repeat, count nothing."""
 
@@ -59,4 +70,4 @@ class CallerHungUp:
 
 
 Event = (CallStarted | DigitsPressed | WordsSpoken | NoInput | DialFinished | RecordingFinished | Resume
-         | CallerHungUp)
+         | CallerHungUp | MessageTranscribed)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
+from ivr.engine.actions import (
+    Action,
+    Ask,
+    BookCallback,
+    Dial,
+    DiscardHouseMessage,
+    DraftHouseMessage,
+    Hangup,
+    Outcome,
+    Poll,
+    Record,
+    Say,
+    SendHouseMessage,
+)
 from ivr.engine.context import CallContext
 from ivr.engine.events import (
     CallerHungUp,
@@ -10,6 +23,7 @@ from ivr.engine.events import (
     DialFinished,
     DigitsPressed,
     Event,
+    MessageTranscribed,
     NoInput,
     RecordingFinished,
     Resume,
@@ -33,6 +47,12 @@ DIGIT_KEYS = tuple("0123456789")
 # chain never reaches a waiting node would spin forever; the checker cannot see every runtime path.
 MAX_CHAIN = 64
 CONNECTED = ("completed", "answered")
+# A message to the neighbours: while the worker transcribes it the call asks every POLL_SECONDS. The
+# full-vocabulary decoder runs at about half real time on one core, so a message of n seconds is
+# read back within n + POLL_SLACK_SECONDS, or the caller hears that it was not understood.
+POLL_SECONDS = 3
+POLL_SLACK_SECONDS = 20
+WAIT_AGAIN_EVERY = 4  # polls between two "Einen Moment bitte": never a long silence
 
 
 def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) -> tuple[CallState, list[Action]]:
@@ -51,6 +71,8 @@ def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) 
         # Only possible if a call's flow revision was lost; get the caller to a person.
         step.actions.append(Outcome("error", f"unknown node '{state.node}'"))
         return step.run(state.at(flow.globals["person"].goto))
+    if isinstance(node, m.HouseMessageNode) and state.waiting in ("transcribing", "menu"):
+        return step.on_house_message(state, node, event)
     if isinstance(event, Resume):
         if state.waiting == "menu" and isinstance(node, (m.MenuNode, m.AskNode)):
             return step._repeat(state, node)
@@ -63,6 +85,8 @@ def advance(flow: m.Flow, state: CallState, event: Event, context: CallContext) 
         return step.on_dial(state, node, event)
     if state.waiting == "record" and isinstance(node, m.MessageNode):
         return step.on_record(state, node, event)
+    if state.waiting == "record" and isinstance(node, m.HouseMessageNode):
+        return step.on_house_record(state, node, event)
     # An event the current node does not expect (a late key press during a dial, say): repeat
     # what the node was doing rather than guess; the adapter re-renders the waiting action.
     return step.run(state.at(state.node))
@@ -325,6 +349,16 @@ class _Step:
         self.actions.append(Record(node=node.id, max_seconds=node.max_seconds, language=self.flow.language))
         return node.id, "record"
 
+    def _run_HouseMessageNode(self, node: m.HouseMessageNode, state):
+        if not self.context.caller.house_chat:
+            self.actions.append(Outcome("house_message_no_chat"))
+            self.say(node.no_chat)
+            return node.unavailable or node.next, None
+        self.say(node.prompt)
+        self.actions.append(Record(node=node.id, max_seconds=node.max_seconds, language=self.flow.language))
+        self._changes = dict(_NO_DRAFT)
+        return node.id, "record"
+
     def _text(self, source: str, node: m.Node) -> str:
         """A one-line template (a task topic) rendered with the caller's data."""
         return render(source, self._variables(), f"{node.where} (node '{node.id}')")
@@ -445,6 +479,108 @@ class _Step:
                                          recording=event.reference))
         self.actions.append(Outcome("callback", audience, (("topic", topic), ("message", "yes"))))
         return self.run(state.at(node.next))
+
+    # -- a message to the neighbours: record, wait for the transcript, read back, confirm ---------
+
+    def on_house_record(self, state: CallState, node: m.HouseMessageNode, event: Event):
+        recorded = isinstance(event, RecordingFinished) and event.reference and event.seconds > 0
+        if not recorded:
+            self.actions.append(Outcome("house_message_nothing_recorded"))
+            return self.run(state.at(node.no_input or node.cancel or node.next))
+        self.actions.append(DraftHouseMessage(node=node.id, recording=event.reference, language=self.flow.language))
+        self.say(node.wait)
+        self.actions.append(Poll(node=node.id, seconds=POLL_SECONDS))
+        polls = -(-(event.seconds + POLL_SLACK_SECONDS) // POLL_SECONDS)
+        return state.at(node.id, waiting="transcribing").evolve(draft=event.reference, polls_left=polls), self.actions
+
+    def on_house_message(self, state: CallState, node: m.HouseMessageNode, event: Event):
+        """A poll while the transcript is made, or the caller's answer to the read-back."""
+        if state.waiting == "transcribing":
+            return self._on_transcribing(state, node, event)
+        return self._on_read_back(state, node, event)
+
+    def _on_transcribing(self, state: CallState, node: m.HouseMessageNode, event: Event):
+        if isinstance(event, MessageTranscribed) and event.recording == state.draft and event.text is not None:
+            if event.text.strip():
+                return self._read_back(state, node, event.text.strip())
+            self.actions.append(Outcome("house_message_not_understood"))
+            return self._not_understood(state, node)
+        # Not ready yet (a key pressed meanwhile, a doubled webhook: only a poll counts against the limit).
+        left = state.polls_left - (1 if isinstance(event, MessageTranscribed) else 0)
+        if left <= 0:
+            self.actions.append(Outcome("house_message_not_understood", "too late"))
+            return self._not_understood(state, node)
+        if isinstance(event, MessageTranscribed) and left % WAIT_AGAIN_EVERY == 0:
+            self.say(node.wait)
+        self.actions.append(Poll(node=node.id, seconds=POLL_SECONDS))
+        return state.evolve(waiting="transcribing", polls_left=left), self.actions
+
+    def _read_back(self, state: CallState, node: m.HouseMessageNode, text: str):
+        # The transcript is the caller's own words: one segment as it is, never rendered as a template.
+        segments = self._segments(node.heard) + (text,) + self._segments(node.confirm)
+        return self._ask_draft(state, node, segments, (m.SEND_KEY, m.AGAIN_KEY, m.CANCEL_KEY), understood=True)
+
+    def _not_understood(self, state: CallState, node: m.HouseMessageNode, lead: tuple[str, ...] = ()):
+        segments = lead + self._segments(node.not_understood)
+        return self._ask_draft(state, node, segments, (m.AGAIN_KEY, m.CANCEL_KEY), understood=False)
+
+    def _ask_draft(self, state: CallState, node: m.HouseMessageNode, segments: tuple[str, ...],
+                   keys: tuple[str, ...], understood: bool):
+        for option in _globals(self.flow):
+            segments += self._segments(option.say)
+        phrases = tuple(dict.fromkeys([p for g in _globals(self.flow) for p in g.phrases]
+                                      + list(repeat_words(self.flow.language))))
+        self.actions.append(Ask(node=node.id, segments=segments, language=self.flow.language,
+                                timeout_seconds=node.timeout, keys=keys + tuple(g.key for g in _globals(self.flow))
+                                + ("*",), phrases=phrases))
+        return state.evolve(node=node.id, waiting="menu", draft_understood=understood), self.actions
+
+    def _on_read_back(self, state: CallState, node: m.HouseMessageNode, event: Event):
+        key, chosen = None, None
+        if isinstance(event, DigitsPressed):
+            key = event.digits.strip()[:1]
+            chosen = next((g for g in _globals(self.flow) if g.key == key), None)
+        elif isinstance(event, WordsSpoken):
+            heard = normalise(event.text)
+            chosen = next((g for g in _globals(self.flow) if heard in {normalise(p) for p in g.phrases}), None)
+            key = "*" if heard in {normalise(w) for w in repeat_words(self.flow.language)} else None
+        if chosen is not None:
+            self.actions.append(DiscardHouseMessage(node=node.id, recording=state.draft))
+            self.actions.append(Outcome("house_message_cancelled", chosen.label))
+            return self._follow(state.evolve(**_NO_DRAFT), node, chosen)
+        if key == m.SEND_KEY and state.draft_understood:
+            self.actions.append(SendHouseMessage(node=node.id, recording=state.draft))
+            self.actions.append(Outcome("house_message_sent"))
+            self.say(node.sent)
+            return self.run(state.at(node.next).evolve(**_NO_DRAFT))
+        if key == m.AGAIN_KEY:
+            self.actions.append(DiscardHouseMessage(node=node.id, recording=state.draft))
+            self.actions.append(Outcome("house_message_again"))
+            return self.run(state.at(node.id).evolve(**_NO_DRAFT))
+        if key == m.CANCEL_KEY:
+            return self._cancel(state, node, "cancelled")
+        if isinstance(event, NoInput) or key is not None and key != "*":
+            count = state.no_input + 1
+            if count > node.retries:
+                return self._cancel(state, node, "no answer")
+            state = state.evolve(no_input=count)
+        return self._repeat_draft(state, node)
+
+    def _repeat_draft(self, state: CallState, node: m.HouseMessageNode):
+        """Read back again: the transcript lives in the draft's row, so the call asks for it once more."""
+        if not state.draft_understood:
+            return self._not_understood(state, node)
+        self.actions.append(Poll(node=node.id, seconds=0))
+        return state.evolve(waiting="transcribing", polls_left=2), self.actions
+
+    def _cancel(self, state: CallState, node: m.HouseMessageNode, why: str):
+        self.actions.append(DiscardHouseMessage(node=node.id, recording=state.draft))
+        self.actions.append(Outcome("house_message_cancelled", why))
+        self.say(node.cancelled)
+        return self.run(state.at(node.cancel or node.next).evolve(**_NO_DRAFT))
+
+
+_NO_DRAFT = {"draft": None, "polls_left": 0, "draft_understood": False}
 
 
 def _yes(value) -> bool:

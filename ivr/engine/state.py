@@ -11,7 +11,7 @@ class CallState:
     """Where a call stands: current node, what it waits for, retry counters."""
 
     node: str | None = None
-    waiting: str | None = None  # "menu", "dial", "record" or None
+    waiting: str | None = None  # "menu", "dial", "record", "transcribing" or None
     no_input: int = 0
     no_match: int = 0
     finished: bool = False
@@ -23,6 +23,11 @@ class CallState:
     # The caller agreed that their answers are stored (a match node's consent); without it the answers
     # live only for the call and are forgotten when it ends (ivr.calls.handler.close_call).
     answers_kept: bool = False
+    # A message to the neighbours (house_message): the recording of its draft (the text is in the draft's
+    # row, never here) and how many more polls the call waits for its transcript.
+    draft: str | None = None
+    polls_left: int = 0
+    draft_understood: bool = False  # its transcript was read back (1 may send it), not "not understood"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping for JSON storage."""

@@ -7,9 +7,9 @@ wrong; the operator learns what to set up.
 from __future__ import annotations
 
 from ivr.flows.loader import expand_paths, read_flow_file
-from ivr.flows.model import HouseNewsNode
+from ivr.flows.model import HouseMessageNode, HouseNewsNode
 
-HOUSE_CHAT_KINDS = (HouseNewsNode,)
+HOUSE_CHAT_KINDS = (HouseNewsNode, HouseMessageNode)
 NOT_CONFIGURED = ("{path}:{line}: note: node '{node}': the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER is not set), so "
                   "every caller hears its 'no_chat'; connect the hotline to the cooperative's Matrix server "
                   "(README, \"Helpers in the cooperative's Matrix chat\"), give houses a 'chat_room' and tenants "

@@ -15,6 +15,9 @@ from ivr.flows.model import (
     MATCH_CRITERIA,
     MAX_NEWS_DAYS,
     MAX_NEWS_MESSAGES,
+    AGAIN_KEY,
+    CANCEL_KEY,
+    SEND_KEY,
     AskNode,
     Choice as AskChoice,
     MatchNode,
@@ -29,6 +32,7 @@ from ivr.flows.model import (
     ConnectNode,
     GotoNode,
     HangupNode,
+    HouseMessageNode,
     HouseNewsNode,
     MenuNode,
     MessageNode,
@@ -337,6 +341,14 @@ def _check_connect(node: ConnectNode, at: Cursor) -> None:
             at.error(f"'{name}' is only for a service target; this target is '{node.target.kind}'", key=name)
 
 
+def _check_house_message(node: HouseMessageNode, at: Cursor) -> None:
+    """The read-back answers to 1, 2, 3 and `*` (repeat): a global on one of them could never be reached there."""
+    for name, option in (at.collector.settings.get("globals") or {}).items():
+        if getattr(option, "key", None) in (SEND_KEY, AGAIN_KEY, CANCEL_KEY, "*"):
+            at.error(f"the read-back answers to {SEND_KEY} (send), {AGAIN_KEY} (again), {CANCEL_KEY} (cancel) and * "
+                     f"(repeat), but global '{name}' uses key '{option.key}'; give '{name}' another key")
+
+
 KINDS: dict[str, NodeKind] = {
     kind.name: kind
     for kind in (
@@ -601,6 +613,48 @@ house_news:
                 Field("next", NodeRef(), "the node that follows", required=True),
                 Field("unavailable", NodeRef(), "where to go after `no_chat`; default: `next`"),
             ),
+        ),
+        _kind(
+            "house_message",
+            "A message to the neighbours (\"Nachricht an die Nachbarn\"): the caller speaks after the tone, the "
+            "message is transcribed offline and read back; 1 posts it to the house chat room as the hotline, "
+            "marked as hers (\"Frau Becker (am Telefon): ...\") with the recording attached, 2 records again, 3 "
+            "cancels. Nothing that is not confirmed is posted or kept. Needs what `house_news` needs.",
+            """
+house_message:
+  kind: house_message
+  prompt: "Sprechen Sie Ihre Nachricht an die Nachbarn nach dem Ton. Zum Schluss die Raute."
+  wait: "Einen Moment bitte."
+  heard: "Ich habe verstanden:"
+  confirm: "Zum Senden die 1, zum neu Sprechen die 2, zum Abbrechen die 3."
+  not_understood: "Das habe ich leider nicht verstanden. Zum neu Sprechen die 2, zum Abbrechen die 3."
+  sent: "Ihre Nachricht ist im Hauschat."
+  cancelled: "Die Nachricht ist gelöscht."
+  no_chat: "Den Hauschat gibt es für Sie am Telefon noch nicht. Das Büro richtet ihn gern ein."
+  next: main_menu
+""",
+            HouseMessageNode,
+            (
+                Field("prompt", PROMPT, "said before the tone", required=True),
+                Field("wait", PROMPT, "said while the message is transcribed (again every few seconds)", required=True),
+                Field("heard", PROMPT, "said before the transcript is read back", required=True),
+                Field("confirm", PROMPT, f"said after the transcript: must offer {SEND_KEY} (send), {AGAIN_KEY} "
+                                         f"(speak again) and {CANCEL_KEY} (cancel)", required=True),
+                Field("not_understood", PROMPT, f"said when nothing could be understood (or not in time): must "
+                                                f"offer {AGAIN_KEY} (speak again) and {CANCEL_KEY} (cancel)", required=True),
+                Field("no_chat", PROMPT, "said when the caller has no house chat", required=True),
+                Field("sent", PROMPT, "said once the caller confirmed (the worker posts it a moment later)"),
+                Field("cancelled", PROMPT, "said when the caller cancelled (or did not answer the read-back)"),
+                Field("next", NodeRef(), "where to go after the message was confirmed", required=True),
+                Field("cancel", NodeRef(), "where to go after cancelling; default: `next`"),
+                Field("no_input", NodeRef(), "where to go when nothing was recorded; default: `cancel`"),
+                Field("unavailable", NodeRef(), "where to go after `no_chat`; default: `next`"),
+                Field("max_seconds", Integer(5, 120), "longest recording", default=30),
+                Field("timeout", Integer(1, 60), "seconds the read-back waits for a key", default=FromDefaults("timeout")),
+                Field("retries", Integer(0, 5), "read-backs again without an answer before it counts as cancelled",
+                      default=FromDefaults("retries")),
+            ),
+            _check_house_message,
         ),
         _kind(
             "goto",

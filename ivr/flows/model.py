@@ -297,8 +297,35 @@ class HouseNewsNode:
     unavailable: str | None = None  # where to go after no_chat; default: next
 
 
+# The read-back of a spoken message to the neighbours answers to these keys (the prompts say them).
+SEND_KEY, AGAIN_KEY, CANCEL_KEY = "1", "2", "3"
+
+
+@dataclass(frozen=True)
+class HouseMessageNode:
+    """Record a message to the house chat, transcribe it offline, read it back, post it only when confirmed."""
+
+    id: str
+    where: Where
+    prompt: Prompt  # said before the tone
+    wait: Prompt  # said while the message is transcribed ("Einen Moment bitte.")
+    heard: Prompt  # said before the transcript ("Ich habe verstanden:")
+    confirm: Prompt  # after the transcript: 1 sends, 2 records again, 3 cancels
+    not_understood: Prompt  # nothing could be made of it: 2 records again, 3 cancels
+    no_chat: Prompt  # the caller has no house chat
+    next: str  # after the message was sent
+    sent: Prompt | None = None
+    cancelled: Prompt | None = None
+    cancel: str | None = None  # after 3 (or no answer to the read-back); default: next
+    no_input: str | None = None  # nothing was recorded; default: cancel
+    unavailable: str | None = None  # after no_chat; default: next
+    max_seconds: int = 30
+    timeout: int = 10  # seconds the read-back waits for a key
+    retries: int = 2  # read-backs again without an answer, before it counts as cancelled
+
+
 Node = Union[SayNode, MenuNode, ConnectNode, CallbackNode, MessageNode, ConditionNode, GotoNode, HangupNode,
-             AskNode, MatchNode, SendDetailsNode, HouseNewsNode]
+             AskNode, MatchNode, SendDetailsNode, HouseNewsNode, HouseMessageNode]
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,10 @@ PERSONAL: dict[str, Coverage] = {
     "house_chat_messages.body": Coverage("chat_messages", "a post the hotline made for the tenant: deleted (the "
                                          "room's copy is the Matrix server's); neighbours' messages are theirs",
                                          "trimmed by the worker after 31 days; RETENTION_DAYS"),
+    "house_messages.transcript": Coverage("house_messages", "deleted with her calls (the recording too; a posted "
+                                          "message's copy in the room is the Matrix server's)", "not confirmed: "
+                                          "deleted when she cancels or the call ends; posted: with its call, "
+                                          "HAUSRUF_RETENTION_DAYS (the recording: HAUSRUF_RECORDING_RETENTION_DAYS)"),
     "house_chat_messages.sender": Coverage("chat_messages", "as body", "as body"),
     "house_chat_messages.sender_name": Coverage("chat_messages", "as body", "as body"),
 }

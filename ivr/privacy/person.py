@@ -24,7 +24,7 @@ from typing import Callable
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
-from ivr.db.models import (Call, CallbackTask, CallEvent, HouseChatMessage, Partner, SmsMessage, StaffAuditEntry,
+from ivr.db.models import (Call, CallbackTask, CallEvent, HouseChatMessage, HouseMessage, Partner, SmsMessage, StaffAuditEntry,
                            TaskTransition, Tenant, TenantPhone, Volunteer)
 from ivr.directory.phones import PhoneNumberError, mask, normalise
 from ivr.housing.models import HousingProject, HousingSeeker
@@ -51,10 +51,12 @@ class Holdings:
     partners: list[Partner] = field(default_factory=list)  # whose line this number is
     audit: list[StaffAuditEntry] = field(default_factory=list)
     chat_posts: list[HouseChatMessage] = field(default_factory=list)  # posted to the house chat for her
+    house_messages: list[HouseMessage] = field(default_factory=list)  # her spoken messages to the house chat
 
     @property
     def recording_sids(self) -> list[str]:
-        return [t.recording_ref for t in self.tasks if t.recording_ref and t.recording_ref.startswith("RE")]
+        return ([t.recording_ref for t in self.tasks if t.recording_ref and t.recording_ref.startswith("RE")]
+                + [m.recording_ref for m in self.house_messages if m.recording_ref.startswith("RE")])
 
     @property
     def names(self) -> list[str]:
@@ -102,6 +104,8 @@ def find_holdings(session: Session, number: str) -> Holdings:
     held.audit = audit_entries(session, held)
     held.chat_posts = list(session.scalars(select(HouseChatMessage).where(HouseChatMessage.tenant_id.in_(tenant_ids))
                                            .order_by(HouseChatMessage.sent_at)))
+    held.house_messages = list(session.scalars(select(HouseMessage).where(or_(
+        HouseMessage.tenant_id.in_(tenant_ids), HouseMessage.call_id.in_(call_ids))).order_by(HouseMessage.id)))
     return held
 
 
@@ -173,6 +177,9 @@ def export_person(settings, raw_number: str) -> dict:
             # What the hotline posted to the house chat for her (the chat room's own copy is the Matrix server's).
             "chat_messages": [{"room": m.room_id, "event": m.event_id, "body": m.body, "sent_at": m.sent_at}
                               for m in held.chat_posts],
+            # Her spoken messages to the house chat (ivr.tasks.housemessages): only confirmed ones outlive the call.
+            "house_messages": [{"status": m.status, "transcript": m.transcript, "created_at": m.created_at,
+                                "posted_at": m.posted_at, "events": m.event_ids} for m in held.house_messages],
         }
     log.info("person export for %s: %d calls, %d tasks, %d SMS", mask(number), len(held.calls), len(held.tasks),
              len(held.sms))
@@ -206,8 +213,10 @@ def erase_person(settings, raw_number: str, keep_directory: bool = False,
         session.execute(delete(CallEvent).where(CallEvent.call_id.in_(call_ids)), execution_options=options)
         session.execute(delete(HouseChatMessage).where(HouseChatMessage.id.in_([m.id for m in held.chat_posts])),
                         execution_options=options)
+        session.execute(delete(HouseMessage).where(HouseMessage.id.in_([m.id for m in held.house_messages])),
+                        execution_options=options)
         session.execute(delete(Call).where(Call.id.in_(call_ids)), execution_options=options)
-        done += [f"calls deleted: {len(call_ids)} (with their events)", f"tasks deleted: {len(task_ids)}",
+        done += [f"spoken messages to the house chat deleted here: {len(held.house_messages)} (with their recordings)",f"calls deleted: {len(call_ids)} (with their events)", f"tasks deleted: {len(task_ids)}",
                  f"SMS deleted: {len(held.sms)}", f"housing seekers deleted: {len(held.seekers)} (with their answers)",
                  f"house chat posts deleted here: {len(held.chat_posts)} (the chat room's copies are the "
                  "cooperative's Matrix server's: remove them there)"]
@@ -293,7 +302,8 @@ def _forget_deleted_rows(session: Session) -> str:
 def _recording_files(settings, held: Holdings) -> list[Path]:
     from ivr.calls.recordings import local_path
 
-    return [path for path in (local_path(settings, sid) for sid in held.recording_sids) if path.exists()]
+    references = held.recording_sids + [m.recording_ref for m in held.house_messages]
+    return [path for path in (local_path(settings, ref) for ref in dict.fromkeys(references)) if path.exists()]
 
 
 def personal_prompt_files(settings, held: Holdings) -> list[Path]:

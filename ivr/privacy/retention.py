@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ivr.db.models import (Call, CallbackTask, CallEvent, HouseChatMessage, SmsMessage, StaffAuditEntry,
+from ivr.db.models import (Call, CallbackTask, CallEvent, HouseChatMessage, HouseMessage, SmsMessage, StaffAuditEntry,
                            TaskTransition)
 from ivr.housing.models import HousingSeeker
 
@@ -104,6 +104,8 @@ def purge(session: Session, now: datetime, days: int, dry_run: bool = False,
     session.execute(delete(CallbackTask).where(CallbackTask.id.in_(old_tasks)),
                     execution_options={"synchronize_session": False})
     session.execute(delete(CallEvent).where(CallEvent.call_id.in_(old_calls)),
+                    execution_options={"synchronize_session": False})
+    session.execute(delete(HouseMessage).where(HouseMessage.call_id.in_(old_calls)),
                     execution_options={"synchronize_session": False})
     session.execute(delete(Call).where(Call.id.in_(old_calls)), execution_options={"synchronize_session": False})
     return report

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.engine.actions import Action, Ask, BookCallback, Dial, Hangup, Outcome, Record, Say
+from ivr.engine.actions import (Action, Ask, BookCallback, Dial, DiscardHouseMessage, DraftHouseMessage, Hangup,
+                                Outcome, Poll, Record, Say, SendHouseMessage)
 from ivr.engine.context import Caller
 from ivr.housing.actions import BookProjectCallback, HousingMatched, SendDetails
 
@@ -43,6 +44,14 @@ def describe(action: Action) -> list[str]:
     if isinstance(action, BookProjectCallback):
         whom = f"the contact of {action.project}" if action.project else "staff"
         return [f"hotline books a callback for {whom}, with the caller's answers"]
+    if isinstance(action, DraftHouseMessage):
+        return ["hotline keeps the message as a draft; the worker transcribes it (here: the typed words)"]
+    if isinstance(action, Poll):
+        return [f"hotline waits {action.seconds} s for the transcript"] if action.seconds else []
+    if isinstance(action, SendHouseMessage):
+        return ["hotline posts the message to the house chat room (the worker, with the recording)"]
+    if isinstance(action, DiscardHouseMessage):
+        return ["hotline deletes the draft: nothing is posted"]
     if isinstance(action, Outcome):
         detail = f" {action.detail}" if action.detail else ""
         return [f"  outcome: {action.kind}{detail}"]

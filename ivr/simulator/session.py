@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ivr.engine import CallContext, CallStarted, CallState, advance
-from ivr.engine.actions import Action, Ask, Dial, Hangup, Record
-from ivr.engine.events import Event
+from ivr.engine.actions import Action, Ask, Dial, DraftHouseMessage, Hangup, Poll, Record
+from ivr.engine.events import Event, MessageTranscribed
 from ivr.flows.model import Flow
 
 
@@ -18,6 +18,9 @@ class SimulatedCall:
     context: CallContext
     state: CallState = field(default_factory=CallState)
     actions: list[Action] = field(default_factory=list)
+    # Recordings of messages to the neighbours and their "transcripts": the simulator's recordings are
+    # typed ("simulated:<words>"), so the worker's part is instant; "simulated:" alone is not understood.
+    drafts: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> list[Action]:
         """Answer the call."""
@@ -27,6 +30,13 @@ class SimulatedCall:
         """Feed one event; returns the actions it caused."""
         self.state, actions = advance(self.flow, self.state, event, self.context)
         self.actions.extend(actions)
+        for action in actions:
+            if isinstance(action, DraftHouseMessage):
+                self.drafts[action.recording] = action.recording.removeprefix("simulated:")
+        if any(isinstance(a, Poll) for a in actions) and not self.state.finished:
+            # The call waits for the worker's transcript: here it is ready at the first poll.
+            draft = self.state.draft
+            actions = actions + self.send(MessageTranscribed(draft, self.drafts.get(draft or "", "")))
         return actions
 
     @property

@@ -185,6 +185,39 @@ class Jobs:
         purge_recordings(self.settings, now)
         return done
 
+    def house_messages(self, now: datetime | None = None, urls: dict[str, str] | None = None) -> int:
+        """Messages to the neighbours: transcribe new drafts, post confirmed ones, forget the rest (ivr.tasks.housemessages).
+
+        Posting needs the Matrix channel; without it confirmed messages wait in their table until it is
+        configured (`hausruf check` notes every house-chat node while it is not).
+        """
+        from ivr.tasks import housemessages
+
+        now = now or utcnow()
+        prompt_path = lambda text, language: self.prompt_renderer.path_for(text, language)  # noqa: E731
+        # The models and the prompt renderer load only when there is a draft (the sweep runs every minute).
+        done = housemessages.transcribe_drafts(self.sessions, self.settings, lambda: self.speech_models,
+                                               self.telephony, now, urls,
+                                               render=lambda text, language: self.prompt_renderer.render(text, language))
+        try:
+            poster = getattr(self.channel, "matrix", None)
+        except ValueError:
+            poster = None
+        if poster is not None:
+            done += housemessages.post_confirmed(self.sessions, self.settings, poster, now, prompt_path=prompt_path)
+        housemessages.forget_unconfirmed(self.sessions, self.settings, self.telephony, now, prompt_path=prompt_path)
+        return done
+
+    @property
+    def prompt_renderer(self):
+        """The prompt cache the web side plays from: the read-back of a message is rendered there ahead."""
+        if getattr(self, "_prompt_renderer", None) is None:
+            from speech.prompts import PromptRenderer
+
+            self._prompt_renderer = PromptRenderer(self.settings.prompts_dir,
+                                                   overrides_dir=self.settings.flows_dir / "prompts")
+        return self._prompt_renderer
+
     def purge(self, now: datetime | None = None):
         """Apply the retention periods (HAUSRUF_RETENTION_DAYS; recordings their own); returns the counts."""
         from ivr.calls.recordings import purge_recordings
@@ -211,7 +244,8 @@ class Jobs:
     def sweep(self, now: datetime | None = None) -> None:
         """The periodic safety net: spool, due steps, then the outbox (steps may have queued SMS)."""
         now = now or utcnow()
-        for job in (self.heartbeat, self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages):
+        for job in (self.heartbeat, self.import_spool, self.run_steps, self.send_outbox, self.transcribe_messages,
+                    self.house_messages):
             try:
                 job(now)
             except Exception:  # noqa: BLE001 - one failing job must not starve the others

@@ -38,6 +38,10 @@ class OutboxKick:
             self._queue = build_queue(self.settings, self.jobs() if self.jobs else None)
         return self._queue
 
+    def house_messages(self) -> None:
+        """A step wrote a draft, a confirmation or a discard of a message to the neighbours: the worker acts now."""
+        self.queue.house_messages()
+
     def transcribe(self, recording: str, location: str | None = None) -> None:
         """A recording is ready at the provider: the worker fetches it (from location, if given) and transcribes it."""
         self.queue.transcribe(recording, location)
@@ -62,6 +66,39 @@ def init_app(app: Flask, jobs=None) -> None:
 
     def after_rollback(session) -> None:
         session.info.pop(QUEUED_FLAG, None)
+
+    event.listen(wiring.sessions, "after_commit", after_commit)
+    event.listen(wiring.sessions, "after_rollback", after_rollback)
+
+
+def init_house_messages(app: Flask) -> None:
+    """Steps write the drafts of messages to the neighbours (ivr.tasks.housemessages) and wake the worker.
+
+    Call after every other booker is set: it hands every other action on to the booker before it.
+    """
+    from ivr.engine.actions import HOUSE_MESSAGE_EFFECTS
+    from ivr.tasks import housemessages
+    from ivr.wiring import hausruf
+
+    wiring = hausruf(app)
+    before = wiring.book_callback
+
+    def book(session, call, action, context, now):
+        if isinstance(action, HOUSE_MESSAGE_EFFECTS):
+            return housemessages.perform(session, call, action, context, now)
+        return before(session, call, action, context, now)
+
+    wiring.book_callback = book
+
+    def after_commit(session) -> None:
+        if session.info.pop(housemessages.WAKE_FLAG, False) and isinstance(wiring.outbox_kick, OutboxKick):
+            try:
+                wiring.outbox_kick.house_messages()
+            except Exception:  # noqa: BLE001 - the minutely sweep does it anyway; the row is the truth
+                log.exception("could not wake the worker for a message to the neighbours")
+
+    def after_rollback(session) -> None:
+        session.info.pop(housemessages.WAKE_FLAG, None)
 
     event.listen(wiring.sessions, "after_commit", after_commit)
     event.listen(wiring.sessions, "after_rollback", after_rollback)

@@ -31,6 +31,7 @@ class Queue:
     sweep: TaskWrapper
     transcribe: TaskWrapper
     purge: TaskWrapper
+    house_messages: TaskWrapper
 
 
 def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
@@ -52,14 +53,20 @@ def build_queue(settings: Settings, jobs: Jobs | None = None) -> Queue:
 
     @huey.task(name="hausruf.transcribe")
     def transcribe(recording_sid: str | None = None, recording_url: str | None = None) -> None:
-        jobs.transcribe_messages(urls={recording_sid: recording_url} if recording_sid and recording_url else None)
+        urls = {recording_sid: recording_url} if recording_sid and recording_url else None
+        jobs.transcribe_messages(urls=urls)
+        jobs.house_messages(urls=urls)  # the recording may be a message to the neighbours
+
+    @huey.task(name="hausruf.house_messages")
+    def house_messages() -> None:
+        jobs.house_messages()
 
     # Retention (ivr.privacy.retention): daily, at a quiet hour.
     @huey.periodic_task(crontab(minute="30", hour="3"), name="hausruf.purge")
     def purge() -> None:
         jobs.purge()
 
-    return Queue(huey, jobs, send_outbox, sweep, transcribe, purge)
+    return Queue(huey, jobs, send_outbox, sweep, transcribe, purge, house_messages)
 
 
 def run_worker(settings: Settings, workers: int = 2, jobs: Jobs | None = None,

@@ -130,3 +130,13 @@ class MessagingChannel(Protocol):
         All of them, not one page: after a burst to one number the lost message may be older than the newest 50.
         ChannelError on failure.
         """
+
+
+class HouseRoomPoster(Protocol):
+    """Posts a tenant's confirmed spoken message to her house's chat room (the Matrix channel does)."""
+
+    sender: str  # the hotline's own account, the room's sender of the post
+
+    def post_house_message(self, room: str, salutation: str, transcript: str, audio: bytes | None,
+                           key: str) -> tuple[str, list[str]]:
+        """(room id, event ids: text first, then the audio); the same key posts nothing new. ChannelError on failure."""

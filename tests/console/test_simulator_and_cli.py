@@ -117,3 +117,20 @@ def test_staff_secret_writes_a_key_once(tmp_path, monkeypatch):
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     CliRunner().invoke(main, ["staff", "secret", "--env-file", str(env_file)])
     assert env_file.read_text() == text
+
+
+def test_a_simulated_message_to_the_neighbours_is_read_back_and_posts_nothing(app, staff_client):
+    from ivr.db.models import HouseMessage
+
+    csrf = csrf_token(staff_client, "/simulator")
+    body = _step(staff_client, {"csrf_token": csrf, "caller": "+493023125303", "date": "2026-03-04", "time": "10:00",
+                                "flow": "hotline", "start": "1"})
+    for key in ("5", "2"):
+        body = _step(staff_client, {"csrf_token": csrf, "sim": _token(body), "key": key})
+    assert "Please say your message to your neighbours after the tone." in body
+    body = _step(staff_client, {"csrf_token": csrf, "sim": _token(body), "message": "Who has some flour"})
+    assert "I understood:" in body and "Who has some flour" in body  # the typed words stand for the transcript
+    body = _step(staff_client, {"csrf_token": csrf, "sim": _token(body), "key": "1"})
+    assert "house_message_sent" in body and "Your message will be in the house chat in a moment." in body
+    with app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(HouseMessage)) == 0

@@ -12,7 +12,7 @@ from ivr.db import commands
 from ivr.db import current, make_engine, upgrade
 from ivr.db.models import Base
 
-HEAD = "0013_house_chat_messages"
+HEAD = "0014_house_messages"
 
 
 def test_migration_matches_models(database_url):

@@ -42,7 +42,7 @@ def test_broken_edit_keeps_the_last_good_flow_and_reports_why(folder):
     problems = flows.reload()
     assert [str(p) for p in problems] == [
         f"{folder / 'hotline.yaml'}:17: node 'bye': unknown kind 'hangpu'; expected one of: ask, callback, "
-        "condition, connect, goto, hangup, house_news, match, menu, message, say, send_details; did you mean 'hangup'?"
+        "condition, connect, goto, hangup, house_message, house_news, match, menu, message, say, send_details; did you mean 'hangup'?"
     ]
     assert flows.get("hotline", "de") is good
 

@@ -8,7 +8,7 @@ from ivr.flows.loader import parse_flow_text
 from ivr.hours import OpeningHours
 from tests.flows.flowtext import EXTRA_LINE, HEAD, problems_of, with_node
 
-KINDS = "ask, callback, condition, connect, goto, hangup, house_news, match, menu, message, say, send_details"
+KINDS = "ask, callback, condition, connect, goto, hangup, house_message, house_news, match, menu, message, say, send_details"
 SERVICES = "day_care, groceries, home_care, home_emergency, meals"
 AT = f"t.yaml:{EXTRA_LINE}: node 'extra'"
 MENU = (

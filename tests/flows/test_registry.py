@@ -28,6 +28,7 @@ MODELS = {
     "match": model.MatchNode,
     "send_details": model.SendDetailsNode,
     "house_news": model.HouseNewsNode,
+    "house_message": model.HouseMessageNode,
 }
 
 

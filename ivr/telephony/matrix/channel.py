@@ -56,6 +56,18 @@ class MatrixChannel:
             raise ChannelError(str(exc), code=exc.status, permanent=exc.permanent,
                                maybe_done=not exc.permanent) from exc
 
+    def post_house_message(self, room: str, salutation: str, transcript: str, audio: bytes | None,
+                           key: str) -> tuple[str, list[str]]:
+        """A tenant's confirmed message (and its recording) in her house room (ivr.telephony.ports.HouseRoomPoster)."""
+        from ivr.telephony.matrix.house import post_for_tenant
+
+        try:
+            room_id = self.room_for(room)
+            return room_id, post_for_tenant(self.client, room_id, salutation, transcript, audio, key)
+        except MatrixError as exc:
+            raise ChannelError(str(exc), code=exc.status, permanent=exc.permanent,
+                               maybe_done=not exc.permanent) from exc
+
     def recent(self, to: str, since: datetime | None = None) -> list[SentMessage]:
         """Our messages in the room of `to` since `since`, newest first (the outbox's look-up after a crash)."""
         try:

@@ -36,7 +36,7 @@ from ivr.telephony.sip.identity import called_from_invite, caller_from_invite
 from ivr.telephony.sip.listen import MenuListener
 from ivr.telephony.sip.settings import SipSettings, split_host_port
 from ivr.telephony.sip.status import status_path
-from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, RECORD, CallSteps, Plan, wav_seconds
+from ivr.telephony.sip.steps import DIAL, HANGUP, MENU, POLL, RECORD, CallSteps, Plan, wav_seconds
 from ivr.wiring import hausruf
 
 log = logging.getLogger("hausruf.sip")
@@ -311,8 +311,17 @@ class CallSession:
             self._dial(plan)
         elif plan.wait == RECORD:
             self._record(plan)
+        elif plan.wait == POLL:
+            self.timer = self._later(plan.poll_seconds, lambda: self._poll(plan))
         else:
             hang_up(self.call)
+
+    def _poll(self, plan: Plan) -> None:
+        """Ask again how far the message's transcript is (the steps read it from the database)."""
+        if self.ended or plan is not self.plan:
+            return
+        self.busy = True
+        self.line.submit(self, lambda: self.line.steps.poll(self.call_sid, plan.step))
 
     def _stop_waiting(self) -> None:
         if self.timer is not None:

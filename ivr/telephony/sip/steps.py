@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ivr.calls.spool import spool_missed_call
-from ivr.engine.actions import Ask, Dial, Hangup, Record, Say
+from ivr.engine.actions import Ask, Dial, Hangup, Poll, Record, Say
 from ivr.engine.events import CallStarted, Event
 from ivr.telephony.sip.recordings import PROVIDER
 from ivr.telephony.ports import StepResult
@@ -24,7 +24,7 @@ from ivr.wiring import hausruf
 log = logging.getLogger("hausruf.sip")
 
 PAUSE_SECONDS = 1  # between the segments of a prompt, as Twilio's <Pause length="1"> in our TwiML
-MENU, DIAL, RECORD, HANGUP = "menu", "dial", "record", "hangup"
+MENU, DIAL, RECORD, POLL, HANGUP = "menu", "dial", "record", "poll", "hangup"
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Plan:
     """What the SIP thread does for one step: play these files, then wait as `wait` says."""
 
     files: tuple[Path, ...]
-    wait: str  # MENU, DIAL, RECORD or HANGUP
+    wait: str  # MENU, DIAL, RECORD, POLL or HANGUP
     step: int | None = None  # the step events of this wait belong to; None for the staff fallback
     language: str = "de"
     ask: Ask | None = None
@@ -40,6 +40,7 @@ class Plan:
     dial_timeout: int = 30
     whisper: Path | None = None
     record_seconds: int = 0
+    poll_seconds: int = 0  # POLL: ask again after the files and this pause (a message's transcript)
     fallback: bool = False  # the plan is the apology; its dial outcome goes to no engine step
     after_fallback: tuple[Path, ...] = field(default_factory=tuple)  # said when the staff dial fails
 
@@ -102,6 +103,16 @@ class CallSteps:
         with self.app.app_context():
             return self.plan(self.calls.deliver(call_id, event, step, kind, detail))
 
+    def poll(self, call_id: str, step: int | None) -> Plan:
+        """The call waits for its message's transcript (house_message): how far it is, as the next step."""
+        from ivr.db.engine import read_only
+        from ivr.tasks.housemessages import draft_event
+
+        with self.app.app_context():
+            event = self.wiring.database.run(lambda session: draft_event(read_only(session), PROVIDER, call_id))
+            return self.plan(self.calls.deliver(call_id, event, step, "transcript",
+                                                "waiting" if event.text is None else "ready"))
+
     def close(self, call_id: str, status: str, seconds: int | None) -> None:
         """The caller hung up: close the call's record (status: one of ivr.db.models.CALL_STATUSES)."""
         with self.app.app_context():
@@ -122,6 +133,8 @@ class CallSteps:
             if isinstance(action, Record):
                 files.append(self.tones["beep"])
                 return Plan(tuple(files), RECORD, result.step, result.language, record_seconds=action.max_seconds)
+            if isinstance(action, Poll):
+                return Plan(tuple(files), POLL, result.step, result.language, poll_seconds=action.seconds)
             if isinstance(action, Hangup):
                 break
         # Nothing left to wait for: the last prompt, then hang up (never silence on an open line).

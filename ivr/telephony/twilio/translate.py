@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlencode
 
-from ivr.engine.actions import Action, Ask, Dial, Hangup, Record, Say
+from ivr.engine.actions import Action, Ask, Dial, Hangup, Poll, Record, Say
 from ivr.engine.events import DIAL_OUTCOMES, DialFinished, DigitsPressed, Event, NoInput, RecordingFinished
 from ivr.telephony.twilio import twiml
 
@@ -118,6 +118,12 @@ def render(actions: list[Action], step: int, prompt_url: PromptUrl, caller_id: s
                                     recording_status_callback="/twilio/voice/recording-status", timeout=5))
             # Twilio skips the action URL when nothing was recorded; continue there anyway.
             verbs.append(twiml.verb("Redirect", twiml.text(action_url("record", step, empty="1"))))
+            waits = True
+        elif isinstance(action, Poll):
+            # The call waits for its message's transcript: a pause after the prompt, then ask again.
+            if action.seconds:
+                verbs.append(twiml.verb("Pause", length=action.seconds))
+            verbs.append(twiml.verb("Redirect", twiml.text(action_url("transcribing", step))))
             waits = True
         elif isinstance(action, Hangup):
             verbs.append(twiml.verb("Hangup"))

@@ -135,6 +135,19 @@ def recorded():
     return _step(event, "recording", event.reference or "")
 
 
+@bp.post("/voice/transcribing")
+@twilio_signed
+@never_dead_air
+def transcribing():
+    """The call waits for its message to the neighbours to be transcribed (a poll): how far it is, as one step."""
+    from ivr.db.engine import read_only
+    from ivr.tasks.housemessages import draft_event
+
+    call_sid = request.form.get("CallSid") or _missing("CallSid")
+    event = hausruf(current_app).database.run(lambda session: draft_event(read_only(session), PROVIDER, call_sid))
+    return _step(event, "transcript", "waiting" if event.text is None else "ready")
+
+
 @bp.post("/voice/whisper")
 @twilio_signed
 @never_dead_air
