@@ -275,6 +275,9 @@ def test_a_call_records_waits_hears_its_words_in_our_own_voice_and_1_confirms_3_
     assert "보냈습니다." in call.heard and rows(korean_app) == [("confirmed", transcript)]
     assert jobs.house_messages(now=korean_app.now) == 0  # no Matrix here: it waits, confirmed, for the chat
     assert rows(korean_app) == [("confirmed", transcript)] and local_path(settings, RECORDING).exists()
+    problems = korean_app.test_client().get("/healthz").get_json()["problems"]  # staff learn that it waits
+    assert ("messages to the neighbours confirmed by tenants but not posted for 5 minutes: 1 (the house chat is "
+            "not configured (HAUSRUF_MATRIX_HOMESERVER))") in problems
 
     # A second message, cancelled with 3: its words and recording are gone, nothing is sent anywhere.
     other = "RE" + "8" * 32
