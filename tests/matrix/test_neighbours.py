@@ -170,8 +170,10 @@ def test_check_reports_missing_prompts_and_a_global_on_the_read_back_keys_with_f
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "haus.yaml").write_text(FLOW, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert [note.split(": the house chat")[0] for note in check_house_chat(["flows"], matrix_enabled=False)] == [
-        "flows/haus.yaml:9: note: node 'msg'"]
+    assert check_house_chat(["flows"], matrix_enabled=False) == [
+        "flows/haus.yaml:9: note: node 'msg': the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER is not "
+        "set), so messages confirmed here wait and reach no room (/healthz says so); connect the hotline to the "
+        "cooperative's Matrix server (README, \"Helpers in the cooperative's Matrix chat\")"]
 
 
 # -- a real call through the Twilio webhooks, the worker transcribing with the real Korean model ----------
