@@ -16,6 +16,12 @@ NOT_CONFIGURED = ("{path}:{line}: note: node '{node}': the house chat is not con
                   "'house_chat: true'")
 
 
+NOT_CONFIGURED_MESSAGE = ("{path}:{line}: note: node '{node}': the house chat is not configured "
+                          "(HAUSRUF_MATRIX_HOMESERVER is not set), so messages confirmed here wait and reach no room "
+                          "(/healthz says so); connect the hotline to the cooperative's Matrix server (README, "
+                          "\"Helpers in the cooperative's Matrix chat\")")
+
+
 def check_house_chat(paths: list[str], matrix_enabled: bool) -> list[str]:
     """One note per house-chat node of the clean flows when Matrix is not configured."""
     if matrix_enabled:
@@ -26,5 +32,6 @@ def check_house_chat(paths: list[str], matrix_enabled: bool) -> list[str]:
         flow, _ = read_flow_file(path)
         for node in (flow.nodes.values() if flow else ()):
             if isinstance(node, HOUSE_CHAT_KINDS):
-                notes.append(NOT_CONFIGURED.format(path=node.where.path, line=node.where.line, node=node.id))
+                template = NOT_CONFIGURED_MESSAGE if isinstance(node, HouseMessageNode) else NOT_CONFIGURED
+                notes.append(template.format(path=node.where.path, line=node.where.line, node=node.id))
     return sorted(notes)

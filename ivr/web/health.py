@@ -24,6 +24,8 @@ bp = Blueprint("health", __name__)
 DATABASE_WAIT_SECONDS = 1.5  # the whole answer, HTTP included, within 2 s (tests/twilio/test_postgres_server.py)
 UNDELIVERABLE_DAYS = 7  # SMS that failed this recently are a problem worth showing
 STUCK_SMS_MINUTES = 15  # a queued SMS older than this, with credentials set, is not going out
+# A tenant heard "sent": a message to the neighbours confirmed longer ago than this has not reached the room.
+WAITING_POST_MINUTES = 5
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
 _inflight: dict[int, Future] = {}  # one database check per app at a time, however many monitors ask
 _inflight_lock = threading.Lock()
@@ -64,6 +66,7 @@ class DatabaseFacts:
     tasks_by_state: dict[str, int] = field(default_factory=dict)
     sms_by_status: dict[str, int] = field(default_factory=dict)
     matrix: list | None = None  # ivr.telephony.matrix.reach.Reach of each thing Matrix needs, None without Matrix
+    waiting_house_messages: int = 0  # confirmed messages to the neighbours not yet in their house room
 
 
 def health(app: Flask, now: datetime | None = None) -> Health:
@@ -90,6 +93,11 @@ def health(app: Flask, now: datetime | None = None) -> Health:
     _worker_health(settings, facts, now, report)
     _sms_health(settings, facts, report)
     _matrix_health(settings, facts, now, report)
+    if facts.waiting_house_messages:
+        why = ("the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER)" if facts.matrix is None
+               else "see the worker log")
+        report.problems.append(f"messages to the neighbours confirmed by tenants but not posted for "
+                               f"{WAITING_POST_MINUTES} minutes: {facts.waiting_house_messages} ({why})")
     return report
 
 
@@ -141,7 +149,7 @@ def _database_facts(app: Flask, now: datetime) -> Future:
 
 def _read_facts(app: Flask, now: datetime) -> DatabaseFacts:
     from ivr.wiring import hausruf as wiring_of
-    from ivr.db.models import CallbackTask, SmsMessage, WorkerHeartbeat
+    from ivr.db.models import CallbackTask, HouseMessage, SmsMessage, WorkerHeartbeat
 
     facts = DatabaseFacts()
     with wiring_of(app).read_sessions() as session:
@@ -161,6 +169,9 @@ def _read_facts(app: Flask, now: datetime) -> DatabaseFacts:
         facts.sms_by_status = dict(session.execute(select(SmsMessage.status, func.count()).where(outbound)
                                                    .group_by(SmsMessage.status)).all())
         facts.matrix = _matrix_reach(app.config["HAUSRUF"], session, now)
+        facts.waiting_house_messages = session.scalar(select(func.count()).where(
+            HouseMessage.status == "confirmed",
+            HouseMessage.confirmed_at < now - timedelta(minutes=WAITING_POST_MINUTES))) or 0
     if isinstance(facts.worker_ran_at, str):  # func.max() bypasses the column type on SQLite
         facts.worker_ran_at = datetime.fromisoformat(facts.worker_ran_at)
     if facts.worker_ran_at is not None and facts.worker_ran_at.tzinfo is None:

@@ -170,8 +170,10 @@ def test_check_reports_missing_prompts_and_a_global_on_the_read_back_keys_with_f
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "haus.yaml").write_text(FLOW, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert [note.split(": the house chat")[0] for note in check_house_chat(["flows"], matrix_enabled=False)] == [
-        "flows/haus.yaml:9: note: node 'msg'"]
+    assert check_house_chat(["flows"], matrix_enabled=False) == [
+        "flows/haus.yaml:9: note: node 'msg': the house chat is not configured (HAUSRUF_MATRIX_HOMESERVER is not "
+        "set), so messages confirmed here wait and reach no room (/healthz says so); connect the hotline to the "
+        "cooperative's Matrix server (README, \"Helpers in the cooperative's Matrix chat\")"]
 
 
 # -- a real call through the Twilio webhooks, the worker transcribing with the real Korean model ----------
@@ -275,6 +277,9 @@ def test_a_call_records_waits_hears_its_words_in_our_own_voice_and_1_confirms_3_
     assert "보냈습니다." in call.heard and rows(korean_app) == [("confirmed", transcript)]
     assert jobs.house_messages(now=korean_app.now) == 0  # no Matrix here: it waits, confirmed, for the chat
     assert rows(korean_app) == [("confirmed", transcript)] and local_path(settings, RECORDING).exists()
+    problems = korean_app.test_client().get("/healthz").get_json()["problems"]  # staff learn that it waits
+    assert ("messages to the neighbours confirmed by tenants but not posted for 5 minutes: 1 (the house chat is "
+            "not configured (HAUSRUF_MATRIX_HOMESERVER))") in problems
 
     # A second message, cancelled with 3: its words and recording are gone, nothing is sent anywhere.
     other = "RE" + "8" * 32
