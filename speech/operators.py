@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-from speech.evaluation import NONE, ScriptedSocket, evaluate, read_labels, table, twilio_messages
+from speech.evaluation import NONE, ScriptedSocket, evaluate, read_labels, repeatable_decoding, table, twilio_messages
 from speech.models import MissingModelError, ModelRegistry
 
 MAX_GROUP_VALUES = 20  # a column with more distinct values (the words said, file notes) is not a breakdown
@@ -77,6 +77,9 @@ def evaluate_folder(settings, folder: Path, flow_name=None, language=None, menu_
     def decide(audio: list[bytes]) -> str | None:
         # The handshake's call and step, as the keyed stream URL carries them (twilio_messages' call sid).
         session = EvalSession(app, ScriptedSocket(twilio_messages(audio, params=params)), "CA" + "0" * 32, "1")
+        # Two runs on the same folder (before and after changing a menu's words) print the same table
+        # for the same recordings, rather than differing by Vosk's random dither.
+        repeatable_decoding()
         session.run()
         return names.get(session.heard.lower()) if session.heard else None
 
