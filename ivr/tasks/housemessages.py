@@ -31,6 +31,7 @@ from ivr.telephony.ports import ChannelError, HouseRoomPoster, TelephonyAdapter
 log = logging.getLogger("hausruf.housemessages")
 
 WAKE_FLAG = "hausruf.house_messages"  # session.info: a commit wrote a draft, a confirmation or a discard
+READ_BACKS_GONE = "hausruf.read_backs_gone"  # session.info: (words, language) of read-backs to delete after commit
 UNCONFIRMED = ("recorded", "transcribing", "ready", "failed", "discarded")
 # A draft nobody can confirm any more: its call ended, or it is older than any call waits for it.
 DRAFT_LIFETIME = timedelta(hours=1)
@@ -57,7 +58,10 @@ def perform(session: Session, call: Call, action, context: CallContext, now: dat
         if row.status == "ready":
             row.status, row.confirmed_at = "confirmed", now
     elif isinstance(action, DiscardHouseMessage) and row.status in UNCONFIRMED:
-        # The words go at once; the worker deletes the recording (a file, perhaps still at the provider).
+        # The words go at once, their read-back's audio once the step is committed (ivr.tasks.web: the
+        # file is found by the words alone); the worker deletes the recording (perhaps still at the provider).
+        if row.transcript:
+            session.info.setdefault(READ_BACKS_GONE, []).append((row.transcript, row.language))
         row.status, row.transcript = "discarded", None
     session.info[WAKE_FLAG] = True
     return row

@@ -91,6 +91,9 @@ def init_house_messages(app: Flask) -> None:
     wiring.book_callback = book
 
     def after_commit(session) -> None:
+        for words, language in session.info.pop(housemessages.READ_BACKS_GONE, ()):
+            if wiring.prompt_renderer is not None:  # the cache the worker rendered the read-back into
+                wiring.prompt_renderer.path_for(words, language).unlink(missing_ok=True)
         if session.info.pop(housemessages.WAKE_FLAG, False) and isinstance(wiring.outbox_kick, OutboxKick):
             try:
                 wiring.outbox_kick.house_messages()
@@ -99,6 +102,7 @@ def init_house_messages(app: Flask) -> None:
 
     def after_rollback(session) -> None:
         session.info.pop(housemessages.WAKE_FLAG, None)
+        session.info.pop(housemessages.READ_BACKS_GONE, None)
 
     event.listen(wiring.sessions, "after_commit", after_commit)
     event.listen(wiring.sessions, "after_rollback", after_rollback)

@@ -245,6 +245,7 @@ def test_a_call_records_waits_hears_its_words_in_our_own_voice_and_1_confirms_3_
     from ivr.calls.recordings import local_path
     from ivr.db import get_session
     from ivr.db.models import SmsMessage
+    from ivr.wiring import hausruf
     from tests.support.call_simulator import CallSimulator
     from tests.twilio.conftest import AUTH_TOKEN, HOTLINE, PUBLIC_URL
 
@@ -288,8 +289,11 @@ def test_a_call_records_waits_hears_its_words_in_our_own_voice_and_1_confirms_3_
     second.record(recording_sid=other, seconds=3)
     assert jobs.house_messages(now=korean_app.now) == 1
     second.silence()
+    words = rows(korean_app)[1][1]
+    read_back = hausruf(korean_app).prompt_renderer.path_for(words, "ko")
+    assert read_back.exists()  # rendered by the worker, played from our cache
     second.press("3")
-    assert "지웠습니다." in second.heard
+    assert "지웠습니다." in second.heard and not read_back.exists()  # her words' audio went with them
     assert rows(korean_app) == [("confirmed", transcript), ("discarded", None)]
     jobs.house_messages(now=korean_app.now)
     assert rows(korean_app) == [("confirmed", transcript)] and not local_path(settings, other).exists()
